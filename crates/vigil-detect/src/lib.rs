@@ -1,0 +1,1 @@
+//! vigil-detect: see crates/README.md

@@ -1,0 +1,1 @@
+//! vigil-image: see crates/README.md

@@ -1,0 +1,1 @@
+//! vigil-matcher: see crates/README.md

@@ -1,0 +1,1 @@
+//! vigil-scan: see crates/README.md

@@ -1,0 +1,1 @@
+//! vigil-store: see crates/README.md

@@ -1,0 +1,1 @@
+//! vigil-version: see crates/README.md

@@ -1,0 +1,1 @@
+//! vigil-vulndb: see crates/README.md

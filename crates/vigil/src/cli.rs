@@ -1,0 +1,35 @@
+//! clap derive types for the top level. They hold no logic (STYLE.md); each subcommand's
+//! own arguments live beside its code in `cmd/<name>.rs`.
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::cmd;
+
+/// Find known vulnerabilities in container images and gate deployments with security policies.
+#[derive(Debug, Parser)]
+#[command(name = "vigil", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// More log output on stderr (-v info, -vv debug); VIGIL_LOG overrides
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Write logs as JSON lines
+    #[arg(long, global = true, env = "VIGIL_LOG_JSON")]
+    pub log_json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the packages installed in an image (OS packages, language packages)
+    Inventory(cmd::inventory::InventoryArgs),
+    /// Compare versions the way each ecosystem's package manager does
+    #[command(subcommand)]
+    Version(cmd::version::VersionCommand),
+}

@@ -1,0 +1,65 @@
+//! `vigil`: the binary. It only wires the library crates together (STYLE.md):
+//! argument parsing lives in [`cli`], each subcommand in [`cmd`], exit codes in [`exit`].
+
+mod cli;
+mod cmd;
+mod exit;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_logging(&cli.global);
+    let status = match cmd::run(cli) {
+        Ok(status) => status,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                // `vigil ... | head` is not an error (STYLE.md, as ripgrep does).
+                exit::ExitStatus::Clean
+            } else {
+                report_error(&err);
+                exit::ExitStatus::Error
+            }
+        }
+    };
+    status.into()
+}
+
+/// Prints the error chain on stderr as `error: outer: inner`, plus any `hint:` lines.
+#[allow(clippy::print_stderr)]
+fn report_error(err: &anyhow::Error) {
+    eprintln!("error: {err:#}");
+    for cause in err.chain() {
+        if let Some(hint) = cause.downcast_ref::<exit::Hint>() {
+            eprintln!("hint: {}", hint.0);
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn init_logging(global: &cli::GlobalArgs) {
+    use tracing_subscriber::EnvFilter;
+    let default = match global.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_env("VIGIL_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::env::var_os("NO_COLOR").is_none());
+    if global.log_json {
+        builder.json().init();
+    } else {
+        builder.without_time().with_target(false).init();
+    }
+}
