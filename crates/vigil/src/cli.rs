@@ -32,4 +32,10 @@ pub enum Command {
     /// Compare versions the way each ecosystem's package manager does
     #[command(subcommand)]
     Version(cmd::version::VersionCommand),
+    /// Manage the vulnerability database: import, update, status, show
+    #[command(subcommand)]
+    Db(cmd::db::DbCommand),
+    /// Show the effective configuration
+    #[command(subcommand)]
+    Config(cmd::config::ConfigCommand),
 }

@@ -1,5 +1,7 @@
 //! One module per subcommand: its clap arguments and its `run`.
 
+pub mod config;
+pub mod db;
 pub mod inventory;
 pub mod version;
 
@@ -10,5 +12,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Inventory(args) => inventory::run(args),
         Command::Version(cmd) => version::run(cmd),
+        Command::Db(cmd) => db::run(cmd),
+        Command::Config(cmd) => config::run(cmd),
     }
 }
