@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# scripts/test.sh: the whole test suite, on a fresh Debian 12 machine with Rust.
+#
+# Installs the Debian packages the tests use (oracles such as dpkg's python3-apt and rpm,
+# the docker-registry and PostgreSQL servers, the image tools), builds the real test images
+# once (cached under target/test-images), starts a throwaway PostgreSQL so the store tests
+# run on both backends, then runs `cargo test` for the whole workspace.
+# Needs root for apt-get and debootstrap (as the CI machine has); without root, set
+# VIGIL_TEST_IMAGES to prebuilt images and install the packages yourself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$(pwd)"
+
+PACKAGES=(debootstrap umoci skopeo docker-registry curl ca-certificates python3 python3-pip
+  python3-apt python3-rpm python3-packaging python3-yaml rpm isal zstd postgresql apache2-utils)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test.sh: installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+export VIGIL_TEST_IMAGES="${VIGIL_TEST_IMAGES:-$ROOT/target/test-images}"
+if [ ! -e "$VIGIL_TEST_IMAGES/build-info.txt" ]; then
+  SHARED_TOOLS="${VIGIL_SHARED:-$ROOT/../shared}/tools"
+  PYTHON=/usr/bin/python3 bash "$SHARED_TOOLS/build-test-images.sh" "$VIGIL_TEST_IMAGES"
+fi
+
+# A throwaway PostgreSQL for the store tests (SPEC 9.5: the same suite on both backends).
+if [ -z "${VIGIL_TEST_DATABASE_URL:-}" ] && [ -x scripts/pg-test-server.sh ]; then
+  PG_DIR="$ROOT/target/pg-test"
+  VIGIL_TEST_DATABASE_URL="$(scripts/pg-test-server.sh start "$PG_DIR")"
+  export VIGIL_TEST_DATABASE_URL
+  trap 'scripts/pg-test-server.sh stop "$PG_DIR" >/dev/null 2>&1 || true' EXIT
+fi
+
+cargo test --workspace --all-targets --locked "$@"
