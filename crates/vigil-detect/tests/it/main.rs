@@ -1,0 +1,11 @@
+//! Integration tests of vigil-detect on real inputs: the shared pkgdb fixtures, the real
+//! Debian test image, and dpkg and rpm as oracles.
+
+// Skipped tests say why on stderr (the test harness captures it).
+#![allow(clippy::print_stderr)]
+
+mod fixtures;
+mod oracles;
+mod purls;
+mod robustness;
+mod support;
