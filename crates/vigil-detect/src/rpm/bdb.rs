@@ -165,8 +165,8 @@ pub(crate) fn parse(data: &[u8], path: &str) -> Result<Vec<Package>, Problem> {
     let pages = data.len() / db.page_size;
     if db.last_pgno as usize >= pages {
         return Err(Problem::corrupt(format!(
-            "file is truncated: the metadata page says the last page is {}, but the file holds {pages} pages of {page_size} bytes",
-            db.last_pgno
+            "file is truncated: the metadata page says it has {} pages, but it holds {pages} pages of {page_size} bytes",
+            u64::from(db.last_pgno) + 1
         )));
     }
     db.used = vec![false; db.last_pgno as usize + 1];
