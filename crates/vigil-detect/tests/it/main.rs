@@ -5,6 +5,7 @@
 #![allow(clippy::print_stderr)]
 
 mod fixtures;
+mod generated;
 mod oracles;
 mod purls;
 mod robustness;

@@ -1,10 +1,11 @@
 //! Real oracles: dpkg-query on the Debian test image, rpm on the rpm fixtures.
 
+use std::path::Path;
 use std::process::Command;
 
 use vigil_detect::{Detection, DistroFacts, detect, resolve_distro, wants};
 
-use crate::support::{fixture_files, have, packages, pkgdb, read, row, test_images};
+use crate::support::{have, packages, pkgdb, read, row, test_images};
 
 /// Our parse of the test image's `var/lib/dpkg/status` equals what dpkg-query reads.
 #[test]
@@ -105,14 +106,14 @@ fn distro_of_test_image_is_debian_12_bookworm() {
 
 /// rpm itself, run read-only on a scratch copy, lists what we parse (sqlite and bdb;
 /// Debian's rpm has no ndb backend).
-fn rpm_oracle(fixture: &str) {
+pub fn rpm_oracle(src: &Path) {
     if !have("rpm") {
         return;
     }
-    let src = pkgdb(fixture);
     let dir = tempfile::tempdir().unwrap();
-    let name = src.file_name().unwrap();
-    std::fs::write(dir.path().join(name), read(&src)).unwrap();
+    let name = src.file_name().unwrap().to_str().unwrap();
+    let data = read(src);
+    std::fs::write(dir.path().join(name), &data).unwrap();
     let backend = if name == "Packages" {
         "bdb_ro"
     } else {
@@ -142,25 +143,29 @@ fn rpm_oracle(fixture: &str) {
         .map(|r| vec![r[0].clone(), r[1].clone(), r[3].clone(), r[2].clone()])
         .collect();
     want.sort();
-    let mut got: Vec<Vec<String>> = fixture_files(fixture)
+    let mut got: Vec<Vec<String>> = packages(&format!("var/lib/rpm/{name}"), &data)
         .iter()
-        .flat_map(|(path, data)| packages(path, data))
         .map(|p| {
-            let r = row(&p);
+            let r = row(p);
             vec![r[0].clone(), r[1].clone(), r[3].clone(), r[4].clone()]
         })
         .collect();
     got.sort();
-    assert!(want.len() > 50, "rpm listed only {} packages", want.len());
-    assert_eq!(got, want);
+    assert!(
+        want.len() > 50,
+        "rpm listed only {} packages from {}",
+        want.len(),
+        src.display()
+    );
+    assert_eq!(got, want, "{}", src.display());
 }
 
 #[test]
 fn rpm_sqlite_matches_rpm() {
-    rpm_oracle("rpm/cbl-mariner-2.0/rpmdb.sqlite");
+    rpm_oracle(&pkgdb("rpm/cbl-mariner-2.0/rpmdb.sqlite"));
 }
 
 #[test]
 fn rpm_bdb_matches_rpm() {
-    rpm_oracle("rpm/ubi8-minimal-8.0/Packages");
+    rpm_oracle(&pkgdb("rpm/ubi8-minimal-8.0/Packages"));
 }
