@@ -1,0 +1,346 @@
+//! Findings, and how matches of one package are merged into them (SPEC 5.3).
+//!
+//! A finding is one vulnerability in one installed package. Several advisories often
+//! describe the same vulnerability for the same package: the Debian tracker's `CVE-…`
+//! record, a GHSA that aliases the CVE, a PYSEC that aliases both. They are grouped with a
+//! union-find over their alias links, so chains (`PYSEC -> GHSA -> CVE`) join too. What
+//! links two ids:
+//! - `aliases`: by OSV's definition the same vulnerability.
+//! - `upstream`, only when it names exactly one id (`DEBIAN-CVE-X` -> `CVE-X`): an
+//!   advisory derived from several upstream ids (a USN) covers several vulnerabilities
+//!   and must not fuse them into one.
+//! - Never `related`: a DSA lists every CVE it fixes there, and those stay separate.
+//!
+//! A merged finding:
+//! - lists every id; its primary id is the CVE when there is one (the lowest, should a
+//!   feed alias two), else the lowest id;
+//! - takes a severity label from an advisory that gives one (the highest such label),
+//!   else the highest severity computed from CVSS, keeping where it came from (SPEC 4.4);
+//! - is `fixed` when any merged advisory knows a fix; the fixed version is then the
+//!   highest of the advisories' fixed versions, the one that clears them all; else
+//!   `will-not-fix` when the distribution says so, else `not-fixed`.
+
+use std::cmp::Ordering;
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use vigil_vulndb::severity::{assess_affected, cvss_base_score};
+use vigil_vulndb::{Advisory, Affected, Severity, SeverityKind, SeveritySource, VulnId};
+
+/// The fix state of a finding (SPEC 5.2). Stable kebab-case names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FixState {
+    /// A fixed version above the installed one exists.
+    Fixed,
+    /// Affected and no fix is known yet.
+    NotFixed,
+    /// Affected, and the distribution says it will not fix it.
+    WillNotFix,
+}
+
+impl FixState {
+    /// The stable name: `fixed`, `not-fixed`, `will-not-fix`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fixed => "fixed",
+            Self::NotFixed => "not-fixed",
+            Self::WillNotFix => "will-not-fix",
+        }
+    }
+}
+
+impl fmt::Display for FixState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The installed package a finding is about (copied from the input [`crate::Package`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct FindingPackage {
+    /// Package type (purl type): `deb`, `apk`, `rpm`, `pypi`, `npm`, ...
+    pub ecosystem: String,
+    /// Installed (binary) package name.
+    pub name: String,
+    /// Installed version, as the package manager prints it.
+    pub version: String,
+    /// Architecture, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
+    /// Source package name (dpkg `Source:`, apk origin, rpm source rpm name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_name: Option<String>,
+    /// Source package version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_version: Option<String>,
+    /// Package URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purl: Option<String>,
+    /// Digest of the layer that introduced the package.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<String>,
+    /// The file the package was read from.
+    pub path: String,
+}
+
+/// A CVSS vector of a merged finding, with its base score when it parses.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cvss {
+    /// The advisory the vector comes from.
+    pub advisory: VulnId,
+    /// CVSS version.
+    pub kind: SeverityKind,
+    /// The vector text.
+    pub vector: String,
+    /// Base score; `None` when the vector does not parse.
+    pub score: Option<f64>,
+}
+
+/// Which records produced a finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataSource {
+    /// The OSV ecosystem matched (`Debian:12`).
+    pub ecosystem: String,
+    /// The package name matched in it (`openssl` for the binary `libssl3`).
+    pub name: String,
+    /// Ids of the advisory records that matched, sorted.
+    pub advisories: Vec<VulnId>,
+}
+
+/// One vulnerability in one installed package: the scan's JSON contract is built from it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The primary id: the CVE when there is one (SPEC 5.3).
+    pub id: VulnId,
+    /// Every other id of the vulnerability (advisory ids and aliases), sorted.
+    pub aliases: Vec<VulnId>,
+    /// Severity (SPEC 4.4).
+    pub severity: Severity,
+    /// Where the severity came from.
+    pub severity_source: SeveritySource,
+    /// Every CVSS vector of the merged advisories.
+    pub cvss: Vec<Cvss>,
+    /// One-line summary (the advisory's summary, else the first line of its details).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// The package.
+    pub package: FindingPackage,
+    /// The version compared with the advisories: the source version for Debian and
+    /// Ubuntu packages, else the installed version.
+    pub installed_version: String,
+    /// The lowest fixed version above the installed one, when the state is `fixed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed_version: Option<String>,
+    /// Fix state.
+    pub fix_state: FixState,
+    /// The records behind the finding.
+    pub data_source: DataSource,
+}
+
+impl Finding {
+    /// Every id of the finding, primary first.
+    pub fn ids(&self) -> impl Iterator<Item = &VulnId> {
+        std::iter::once(&self.id).chain(self.aliases.iter())
+    }
+
+    /// The stable order of findings: severity (most severe first), id, then package.
+    pub fn stable_cmp(&self, other: &Self) -> Ordering {
+        other
+            .severity
+            .cmp(&self.severity)
+            .then_with(|| self.id.cmp(&other.id))
+            .then_with(|| self.package.cmp(&other.package))
+            .then_with(|| self.data_source.ecosystem.cmp(&other.data_source.ecosystem))
+            .then_with(|| self.data_source.name.cmp(&other.data_source.name))
+    }
+}
+
+/// One advisory entry that matched a package, before merging.
+pub(crate) struct Hit<'a> {
+    pub advisory: &'a Advisory,
+    pub affected: &'a Affected,
+    pub state: FixState,
+    pub fixed: Option<String>,
+}
+
+/// Union-find over the indices of `hits`, linked by shared ids.
+fn groups(hits: &[Hit<'_>]) -> Vec<Vec<usize>> {
+    let mut parent: Vec<usize> = (0..hits.len()).collect();
+    fn find(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    // Map each id to the first hit that carries it; a second carrier joins the first.
+    let mut owner: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, hit) in hits.iter().enumerate() {
+        for id in links(hit.advisory) {
+            match owner.get(id.as_str()) {
+                Some(&j) => {
+                    let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+                    if a != b {
+                        parent[a.max(b)] = a.min(b);
+                    }
+                }
+                None => {
+                    owner.insert(id.as_str(), i);
+                }
+            }
+        }
+    }
+    let mut out: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for i in 0..hits.len() {
+        let root = find(&mut parent, i);
+        out.entry(root).or_default().push(i);
+    }
+    out.into_values().collect()
+}
+
+/// The ids that identify `advisory` as one vulnerability (see the module docs).
+fn links(advisory: &Advisory) -> impl Iterator<Item = &VulnId> {
+    let upstream = if advisory.upstream.len() == 1 {
+        &advisory.upstream[..]
+    } else {
+        &[]
+    };
+    std::iter::once(&advisory.id)
+        .chain(advisory.aliases.iter())
+        .chain(upstream.iter())
+}
+
+fn is_cve(id: &VulnId) -> bool {
+    id.as_str().starts_with("CVE-")
+}
+
+fn summary_of(advisory: &Advisory) -> Option<String> {
+    let pick = |s: &str| {
+        let line = s.lines().map(str::trim).find(|l| !l.is_empty())?;
+        Some(line.to_owned())
+    };
+    advisory
+        .summary
+        .as_deref()
+        .and_then(pick)
+        .or_else(|| advisory.details.as_deref().and_then(pick))
+}
+
+/// Merges the hits of one package (under all its lookup names) into findings.
+pub(crate) fn merge(
+    hits: Vec<Hit<'_>>,
+    package: &FindingPackage,
+    installed_version: &str,
+    ecosystem: &str,
+    scheme: Option<vigil_version::Scheme>,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for group in groups(&hits) {
+        let members: Vec<&Hit<'_>> = group.iter().map(|&i| &hits[i]).collect();
+        let mut ids: BTreeSet<VulnId> = BTreeSet::new();
+        for h in &members {
+            ids.extend(links(h.advisory).cloned());
+        }
+        let primary = ids
+            .iter()
+            .find(|id| is_cve(id))
+            .or_else(|| ids.iter().next())
+            .cloned()
+            .expect("a group has at least one advisory id");
+        ids.remove(&primary);
+
+        // Severity: the highest label any advisory gives, else the highest computed.
+        let assessed: Vec<(Severity, SeveritySource)> = members
+            .iter()
+            .map(|h| assess_affected(h.advisory, h.affected))
+            .collect();
+        let best = |want_label: bool| {
+            assessed
+                .iter()
+                .filter(|(_, src)| matches!(src, SeveritySource::Label { .. }) == want_label)
+                .max_by(|a, b| a.0.cmp(&b.0))
+                .cloned()
+        };
+        let (severity, severity_source) = best(true)
+            .or_else(|| best(false))
+            .unwrap_or((Severity::Unknown, SeveritySource::None));
+
+        let mut cvss: Vec<Cvss> = Vec::new();
+        for h in &members {
+            for v in h.advisory.severity.iter().chain(h.affected.severity.iter()) {
+                if !matches!(
+                    v.kind,
+                    SeverityKind::CvssV2 | SeverityKind::CvssV3 | SeverityKind::CvssV4
+                ) {
+                    continue;
+                }
+                let c = Cvss {
+                    advisory: h.advisory.id.clone(),
+                    kind: v.kind.clone(),
+                    vector: v.score.clone(),
+                    score: cvss_base_score(v),
+                };
+                if !cvss.contains(&c) {
+                    cvss.push(c);
+                }
+            }
+        }
+
+        // Fix state: a known fix wins; the highest fixed version clears every advisory.
+        let mut fixed: Option<&str> = None;
+        for h in &members {
+            let Some(f) = h.fixed.as_deref() else {
+                continue;
+            };
+            fixed = Some(match fixed {
+                None => f,
+                Some(cur) => {
+                    let higher = scheme
+                        .and_then(|s| s.compare(f, cur).ok())
+                        .unwrap_or_else(|| f.cmp(cur));
+                    if higher == Ordering::Greater { f } else { cur }
+                }
+            });
+        }
+        let fix_state = if fixed.is_some() {
+            FixState::Fixed
+        } else if members.iter().any(|h| h.state == FixState::WillNotFix) {
+            FixState::WillNotFix
+        } else {
+            FixState::NotFixed
+        };
+
+        // The summary of the primary's own record when it matched, else the first one.
+        let mut ordered = members.clone();
+        ordered.sort_by(|a, b| {
+            (a.advisory.id != primary)
+                .cmp(&(b.advisory.id != primary))
+                .then_with(|| a.advisory.id.cmp(&b.advisory.id))
+        });
+        let summary = ordered.iter().find_map(|h| summary_of(h.advisory));
+        let mut advisories: Vec<VulnId> = members.iter().map(|h| h.advisory.id.clone()).collect();
+        advisories.sort();
+        advisories.dedup();
+
+        findings.push(Finding {
+            id: primary,
+            aliases: ids.into_iter().collect(),
+            severity,
+            severity_source,
+            cvss,
+            summary,
+            package: package.clone(),
+            installed_version: installed_version.to_owned(),
+            fixed_version: fixed.map(str::to_owned),
+            fix_state,
+            data_source: DataSource {
+                ecosystem: ecosystem.to_owned(),
+                name: ordered[0].affected.package.name.clone(),
+                advisories,
+            },
+        });
+    }
+    findings
+}
