@@ -1,0 +1,28 @@
+//! Any bytes, handed to any detector, give Ok or a DetectError: never a panic, a hang or
+//! unbounded memory. The first input byte picks the detector.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use vigil_detect::{FileKind, detect};
+
+const KINDS: [(FileKind, &str); 10] = [
+    (FileKind::OsRelease, "etc/os-release"),
+    (FileKind::AlpineRelease, "etc/alpine-release"),
+    (FileKind::DebianVersion, "etc/debian_version"),
+    (FileKind::RedhatRelease, "etc/redhat-release"),
+    (FileKind::DpkgStatus, "var/lib/dpkg/status"),
+    (FileKind::DpkgStatusD, "var/lib/dpkg/status.d/pkg"),
+    (FileKind::ApkInstalled, "lib/apk/db/installed"),
+    (FileKind::RpmSqlite, "var/lib/rpm/rpmdb.sqlite"),
+    (FileKind::RpmBdb, "var/lib/rpm/Packages"),
+    (FileKind::RpmNdb, "var/lib/rpm/Packages.db"),
+];
+
+fuzz_target!(|input: &[u8]| {
+    if let Some((&pick, data)) = input.split_first() {
+        let (kind, path) = KINDS[usize::from(pick) % KINDS.len()];
+        if let Err(e) = detect(kind, path, data) {
+            assert_eq!(e.path, path);
+        }
+    }
+});
