@@ -9,4 +9,5 @@ mod generated;
 mod oracles;
 mod purls;
 mod robustness;
+mod rootfs;
 mod support;
