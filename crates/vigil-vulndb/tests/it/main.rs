@@ -1,0 +1,1 @@
+//! Integration tests of vigil-vulndb, one module per area.
