@@ -1,0 +1,1 @@
+//! The matcher against the independent oracle `scripts/oracle-debian-findings.py`.
