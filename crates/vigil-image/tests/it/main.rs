@@ -1,0 +1,6 @@
+//! Integration tests of vigil-image on real images (see `common` for where they come from).
+
+mod common;
+mod hostile;
+mod registry;
+mod sources;
