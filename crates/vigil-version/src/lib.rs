@@ -30,14 +30,15 @@ use std::fmt;
 use std::str::FromStr;
 
 pub mod apk;
-
+pub mod composer;
+pub mod cran;
 pub mod dpkg;
-
+pub mod maven;
+pub mod nuget;
 mod num;
-
 pub mod pep440;
 pub mod rpm;
-
+pub mod rubygems;
 pub mod semver;
 
 /// A version string that its scheme rejects.
@@ -150,11 +151,11 @@ impl Scheme {
             Scheme::Pep440 => Repr::Pep440(pep440::parse(s)?),
             Scheme::Semver => Repr::Semver(semver::parse(s, Scheme::Semver)?),
             Scheme::Go => Repr::Go(semver::parse(s, Scheme::Go)?),
-            Scheme::Maven => return Err(ParseError::new(*self, s, "TODO")),
-            Scheme::RubyGems => return Err(ParseError::new(*self, s, "TODO")),
-            Scheme::NuGet => return Err(ParseError::new(*self, s, "TODO")),
-            Scheme::Composer => return Err(ParseError::new(*self, s, "TODO")),
-            Scheme::Cran => return Err(ParseError::new(*self, s, "TODO")),
+            Scheme::Maven => Repr::Maven(maven::parse(s)?),
+            Scheme::RubyGems => Repr::RubyGems(rubygems::parse(s)?),
+            Scheme::NuGet => Repr::NuGet(nuget::parse(s)?),
+            Scheme::Composer => Repr::Composer(composer::parse(s)?),
+            Scheme::Cran => Repr::Cran(cran::parse(s)?),
         };
         Ok(Version {
             raw: s.into(),
@@ -207,6 +208,11 @@ enum Repr {
     Pep440(pep440::Parsed),
     Semver(semver::Parsed),
     Go(semver::Parsed),
+    Maven(maven::Parsed),
+    RubyGems(rubygems::Parsed),
+    NuGet(nuget::Parsed),
+    Composer(composer::Parsed),
+    Cran(cran::Parsed),
 }
 
 impl Version {
@@ -224,6 +230,11 @@ impl Version {
             Repr::Pep440(_) => Scheme::Pep440,
             Repr::Semver(_) => Scheme::Semver,
             Repr::Go(_) => Scheme::Go,
+            Repr::Maven(_) => Scheme::Maven,
+            Repr::RubyGems(_) => Scheme::RubyGems,
+            Repr::NuGet(_) => Scheme::NuGet,
+            Repr::Composer(_) => Scheme::Composer,
+            Repr::Cran(_) => Scheme::Cran,
         }
     }
 }
@@ -243,6 +254,11 @@ impl Ord for Version {
             (Repr::Rpm(x), Repr::Rpm(y)) => rpm::cmp(a, x, b, y),
             (Repr::Pep440(x), Repr::Pep440(y)) => x.cmp(y),
             (Repr::Semver(x), Repr::Semver(y)) | (Repr::Go(x), Repr::Go(y)) => x.cmp(y),
+            (Repr::Maven(x), Repr::Maven(y)) => x.cmp(y),
+            (Repr::RubyGems(x), Repr::RubyGems(y)) => x.cmp(y),
+            (Repr::NuGet(x), Repr::NuGet(y)) => x.cmp(y),
+            (Repr::Composer(x), Repr::Composer(y)) => x.cmp(y),
+            (Repr::Cran(x), Repr::Cran(y)) => x.cmp(y),
             _ => self.scheme().cmp(&other.scheme()),
         }
     }

@@ -307,3 +307,35 @@ fn osv_semver() {
         assert_eq!(osv("semver-versions.txt", eco, &[]), 86);
     }
 }
+
+#[test]
+fn osv_maven() {
+    assert_eq!(osv("maven-versions.txt", "Maven", &[]), 102);
+    assert_eq!(osv("maven-versions-generated.txt", "maven", &[]), 14_752);
+}
+
+#[test]
+fn osv_rubygems() {
+    assert_eq!(osv("rubygems-versions.txt", "RubyGems", &[]), 25);
+    assert_eq!(osv("rubygems-versions-generated.txt", "gem", &[]), 4_098);
+}
+
+#[test]
+fn osv_nuget() {
+    assert_eq!(osv("nuget-versions.txt", "NuGet", &[]), 35);
+}
+
+#[test]
+fn osv_packagist() {
+    assert_eq!(osv("packagist-versions.txt", "Packagist", &[]), 95);
+    assert_eq!(
+        osv("packagist-versions-generated.txt", "composer", &[]),
+        10_630
+    );
+}
+
+#[test]
+fn osv_cran() {
+    assert_eq!(osv("cran-versions.txt", "CRAN", &[]), 21);
+    assert_eq!(osv("cran-versions-generated.txt", "cran", &[]), 57);
+}
