@@ -1,1 +1,291 @@
+//! Registry pulls from a real `docker-registry` on 127.0.0.1 serving the test images'
+//! registry storage (read-only), started through scripts/registry-serve.sh: anonymous,
+//! and with htpasswd basic auth (credentials given directly, via a docker config file in
+//! `Options::docker_config_dir`, and via `$DOCKER_CONFIG` in a child process).
 
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use vigil_image::{Options, Reference, open};
+
+use crate::common::{Recorder, have, skip, skopeo_inspect, test_images};
+
+const SCRIPT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../scripts/registry-serve.sh"
+);
+
+struct Registry {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Registry {
+    fn image(&self, repo_tag: &str) -> String {
+        format!("docker://127.0.0.1:{}/{repo_tag}", self.port)
+    }
+}
+
+/// Starts the registry, with basic auth for `user`/`pass` when `auth`.
+fn start(images: &Path, auth: bool) -> Option<Registry> {
+    if !have("docker-registry") || (auth && !have("htpasswd")) {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cmd = Command::new("bash");
+    cmd.arg(SCRIPT)
+        .arg(images.join("registry"))
+        .arg(port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if auth {
+        let out = Command::new("htpasswd")
+            .args(["-Bbn", "user", "pass"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let file = dir.path().join("htpasswd");
+        std::fs::write(&file, out.stdout).unwrap();
+        cmd.arg(&file);
+    }
+    let child = cmd.spawn().expect("start registry-serve.sh");
+    let reg = Registry {
+        child,
+        port,
+        _dir: dir,
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "registry did not start on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Some(reg)
+}
+
+fn insecure() -> Options {
+    Options {
+        insecure: true,
+        ..Options::default()
+    }
+}
+
+fn layers(img: &vigil_image::Image) -> Vec<String> {
+    img.info()
+        .layers
+        .iter()
+        .map(|l| l.digest.to_string())
+        .collect()
+}
+
+fn skopeo(reg: &Registry, repo_tag: &str, creds: Option<&str>) -> (String, Vec<String>) {
+    let mut args = vec!["--tls-verify=false".to_string()];
+    if let Some(c) = creds {
+        args.push(format!("--creds={c}"));
+    }
+    let joined = format!("{} {}", args.join(" "), reg.image(repo_tag));
+    // skopeo_inspect takes one image argument; flags go first
+    let out = Command::new("skopeo")
+        .arg("inspect")
+        .args(&args)
+        .arg(reg.image(repo_tag))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "skopeo inspect {joined}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let l = v["Layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap().to_string())
+        .collect();
+    (v["Digest"].as_str().unwrap().to_string(), l)
+}
+
+#[test]
+fn anonymous_pull_matches_skopeo_and_walks() {
+    let Some(images) = test_images() else { return };
+    if !have("skopeo") {
+        return;
+    }
+    let Some(reg) = start(&images, false) else {
+        return;
+    };
+    let s = reg.image("test/debian-app:latest");
+    let mut img = open(&s.parse().unwrap(), &insecure()).unwrap();
+    let (digest, want) = skopeo(&reg, "test/debian-app:latest", None);
+    assert_eq!(
+        img.info().manifest_digest.as_ref().unwrap().to_string(),
+        digest
+    );
+    assert_eq!(layers(&img), want);
+    // the manifest digest is the digest of the bytes the registry sent
+    let stored = std::fs::read(images.join("registry-app-manifest.json")).unwrap();
+    assert_eq!(digest, vigil_image::Digest::of(&stored).to_string());
+    // same layers as the OCI layout's app image
+    let (_, oci) = skopeo_inspect(&format!("oci:{}:app", images.join("oci").display()));
+    assert_eq!(layers(&img), oci);
+
+    // both layers stream and verify; whiteouts as in the other sources
+    let mut base = Recorder::wanting(&["var/lib/dpkg/status"]);
+    img.walk_layer(0, &mut base, &|_| {}).unwrap();
+    assert_eq!(
+        base.files["var/lib/dpkg/status"],
+        std::fs::read(images.join("rootfs/var/lib/dpkg/status")).unwrap()
+    );
+    let mut app = Recorder::default();
+    let changes = img.walk_layer(1, &mut app, &|_| {}).unwrap();
+    for gone in ["etc/issue.net", "usr/share/doc/bash"] {
+        assert!(changes.deleted.iter().any(|d| d == gone));
+    }
+
+    // by digest
+    let by_digest = format!("docker://127.0.0.1:{}/test/debian-app@{digest}", reg.port);
+    let img = open(&by_digest.parse().unwrap(), &insecure()).unwrap();
+    assert_eq!(layers(&img), want);
+
+    // errors name the problem
+    let err = open(&reg.image("test/nope:latest").parse().unwrap(), &insecure()).unwrap_err();
+    assert_eq!(err.code(), "registry", "{err}");
+    assert!(err.to_string().contains("test/nope"), "{err}");
+    let err = open(&s.parse().unwrap(), &Options::default()).unwrap_err();
+    assert_eq!(
+        err.code(),
+        "registry",
+        "https to a plain http registry: {err}"
+    );
+}
+
+#[test]
+fn basic_auth_with_credentials_and_docker_config() {
+    let Some(images) = test_images() else { return };
+    if !have("skopeo") {
+        return;
+    }
+    let Some(reg) = start(&images, true) else {
+        return;
+    };
+    let s = reg.image("test/debian-base:latest");
+    let r: Reference = s.parse().unwrap();
+    let (digest, want) = skopeo(&reg, "test/debian-base:latest", Some("user:pass"));
+
+    // no credentials (and an empty docker config dir): refused
+    let empty = tempfile::tempdir().unwrap();
+    let anon = Options {
+        docker_config_dir: Some(empty.path().to_path_buf()),
+        ..insecure()
+    };
+    let err = open(&r, &anon).unwrap_err();
+    assert_eq!(err.code(), "auth", "{err}");
+    assert!(
+        err.to_string().contains(&format!(
+            "registry 127.0.0.1:{} refused authentication",
+            reg.port
+        )),
+        "{err}"
+    );
+
+    // wrong password: refused
+    let wrong = Options {
+        username: Some("user".into()),
+        password: Some("wrong".into()),
+        ..anon.clone()
+    };
+    assert_eq!(open(&r, &wrong).unwrap_err().code(), "auth");
+    assert!(
+        !format!("{wrong:?}").contains("wrong"),
+        "Debug redacts the password"
+    );
+
+    // given directly
+    let direct = Options {
+        username: Some("user".into()),
+        password: Some("pass".into()),
+        ..anon.clone()
+    };
+    let img = open(&r, &direct).unwrap();
+    assert_eq!(
+        img.info().manifest_digest.as_ref().unwrap().to_string(),
+        digest
+    );
+    assert_eq!(layers(&img), want);
+
+    // from a docker config file, as `docker login` writes it
+    let cfg = tempfile::tempdir().unwrap();
+    write_docker_config(cfg.path(), reg.port);
+    let from_file = Options {
+        docker_config_dir: Some(cfg.path().to_path_buf()),
+        ..insecure()
+    };
+    let mut img = open(&r, &from_file).unwrap();
+    assert_eq!(layers(&img), want);
+    // blob requests are authenticated too (the 83 MB base layer, verified)
+    let mut sink = Recorder::wanting(&["etc/debian_version"]);
+    img.walk_layer(0, &mut sink, &|_| {}).unwrap();
+    assert!(sink.files.contains_key("etc/debian_version"));
+
+    // from $DOCKER_CONFIG: the environment is process-wide, so a child process does it
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "registry::docker_config_env_child",
+            "--nocapture",
+        ])
+        .env("DOCKER_CONFIG", cfg.path())
+        .env("VIGIL_TEST_REGISTRY_IMAGE", &s)
+        .env("VIGIL_TEST_REGISTRY_LAYERS", want.join(","))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("1 passed"),
+        "child: {text}"
+    );
+}
+
+fn write_docker_config(dir: &Path, port: u16) {
+    let auth = base64::engine::general_purpose::STANDARD.encode("user:pass");
+    let cfg = serde_json::json!({"auths": {format!("127.0.0.1:{port}"): {"auth": auth}}});
+    std::fs::write(dir.join("config.json"), cfg.to_string()).unwrap();
+}
+
+/// Run by `basic_auth_with_credentials_and_docker_config` with `DOCKER_CONFIG` set.
+#[test]
+#[ignore = "run as a child process by basic_auth_with_credentials_and_docker_config"]
+fn docker_config_env_child() {
+    let Ok(image) = std::env::var("VIGIL_TEST_REGISTRY_IMAGE") else {
+        skip("VIGIL_TEST_REGISTRY_IMAGE not set (this test runs as a child of another)");
+        return;
+    };
+    assert!(
+        std::env::var_os("DOCKER_CONFIG")
+            .map(PathBuf::from)
+            .is_some()
+    );
+    let img = open(&image.parse().unwrap(), &insecure()).unwrap();
+    let want = std::env::var("VIGIL_TEST_REGISTRY_LAYERS").unwrap();
+    assert_eq!(layers(&img).join(","), want);
+}
