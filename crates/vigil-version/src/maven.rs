@@ -17,6 +17,10 @@
 //! - `1` = `1.0` = `1.0.0` = `1-0` = `1.ga`; numbers of any length (`20190126.230843`,
 //!   MNG-6572) compare by value.
 //! - Everything is a version to Maven; only the empty string (and whitespace) is refused here.
+//!   Versions that start with a qualifier or with a zero that normalisation trims are ordered
+//!   as Maven does, but Maven's order is not transitive there (`ga` > `ga-alpha` >
+//!   `alphaalpha` > `ga`; `0.snapshot0` < `0` < `0sp0` < `0.snapshot0`). Versions that start
+//!   with a non-zero number are totally ordered (checked by the property tests).
 
 use std::cmp::Ordering;
 
