@@ -5,14 +5,23 @@
 //!
 //! The [`model`], [`severity`] and parser modules are pure: no files, sockets or clock.
 
+pub mod alpine;
+pub mod debian;
 pub mod error;
+#[cfg(feature = "fs")]
+pub mod feed;
+pub mod format;
 pub mod model;
 pub mod osv;
 pub mod severity;
 
 pub use error::{FeedError, Location, ParseError};
+pub use format::FeedFormat;
 pub use model::{
     Advisory, Affected, Event, FixState, Package, Range, RangeKind, Reference, SeverityKind,
     SeverityVector, VulnId,
 };
 pub use severity::{Severity, SeveritySource};
+
+#[cfg(feature = "fs")]
+pub use feed::{Feed, FeedItem, Limits, open_feed, open_feed_with};

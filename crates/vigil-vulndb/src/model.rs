@@ -121,6 +121,33 @@ impl Advisory {
         }
     }
 
+    /// Merges a fragment of the same advisory into this one: aliases, upstream ids and
+    /// affected entries are united (order kept, duplicates dropped); texts, dates and the
+    /// label of `self` win where set. Distribution feeds list one vulnerability in several
+    /// places (Alpine: per release and repository; Debian: per source package), and the
+    /// readers join the fragments into one advisory per id with this.
+    pub fn merge(&mut self, other: Advisory) {
+        fn unite<T: PartialEq>(into: &mut Vec<T>, from: Vec<T>) {
+            for x in from {
+                if !into.contains(&x) {
+                    into.push(x);
+                }
+            }
+        }
+        unite(&mut self.aliases, other.aliases);
+        unite(&mut self.upstream, other.upstream);
+        unite(&mut self.related, other.related);
+        unite(&mut self.severity, other.severity);
+        unite(&mut self.affected, other.affected);
+        unite(&mut self.references, other.references);
+        self.summary = self.summary.take().or(other.summary);
+        self.details = self.details.take().or(other.details);
+        self.label = self.label.take().or(other.label);
+        self.modified = self.modified.take().or(other.modified);
+        self.published = self.published.take().or(other.published);
+        self.withdrawn = self.withdrawn.take().or(other.withdrawn);
+    }
+
     /// Whether the advisory was withdrawn (SPEC 5.4: withdrawn advisories never match).
     pub fn is_withdrawn(&self) -> bool {
         self.withdrawn.is_some()

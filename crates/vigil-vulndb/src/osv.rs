@@ -2,7 +2,8 @@
 //!
 //! Deserialised through raw twins that mirror the OSV schema, then validated and converted:
 //! - `GIT` ranges (commit hashes) and range or severity types this model does not know are
-//!   dropped; an `affected` entry without a `package` (GIT-only) is dropped with them.
+//!   dropped; an `affected` entry without a `package`, or with `"package": {}` as osv.dev
+//!   writes for GIT-only entries, is dropped with them.
 //! - Each range event must have exactly one of `introduced`, `fixed`, `last_affected`,
 //!   `limit`.
 //! - GHSA's `database_specific.severity` becomes [`Advisory::label`]; osv.dev's Debian
@@ -78,7 +79,9 @@ struct RawAffected {
 
 #[derive(Deserialize)]
 struct RawPackage {
+    #[serde(default)]
     ecosystem: String,
+    #[serde(default)]
     name: String,
     purl: Option<String>,
 }
@@ -335,7 +338,11 @@ fn convert_inner(raw: RawRecord) -> Result<Advisory, ParseError> {
         })
         .collect();
     for (i, a) in raw.affected.unwrap_or_default().into_iter().enumerate() {
-        let Some(pkg) = a.package else {
+        // osv.dev writes GIT-only entries with no package or `"package": {}`.
+        let Some(pkg) = a
+            .package
+            .filter(|p| !(p.ecosystem.is_empty() && p.name.is_empty()))
+        else {
             continue;
         };
         if pkg.ecosystem.is_empty() || pkg.name.is_empty() {

@@ -207,12 +207,15 @@ pub fn cvss_base_score(vector: &SeverityVector) -> Option<f64> {
     // OSV CVSS_V2 vectors have no prefix (`AV:N/AC:L/...`); the `cvss` crate takes those as
     // v2. A v3 or v4 vector must carry its `CVSS:3.x/` or `CVSS:4.0/` prefix.
     let parsed: cvss::Cvss = text.parse().ok()?;
-    let version_matches = match (&vector.kind, &parsed) {
-        (SeverityKind::CvssV2, cvss::Cvss::CvssV20(_)) => true,
-        (SeverityKind::CvssV3, cvss::Cvss::CvssV30(_) | cvss::Cvss::CvssV31(_)) => true,
-        (SeverityKind::CvssV4, cvss::Cvss::CvssV40(_)) => true,
-        _ => false,
-    };
+    let version_matches = matches!(
+        (&vector.kind, &parsed),
+        (SeverityKind::CvssV2, cvss::Cvss::CvssV20(_))
+            | (
+                SeverityKind::CvssV3,
+                cvss::Cvss::CvssV30(_) | cvss::Cvss::CvssV31(_)
+            )
+            | (SeverityKind::CvssV4, cvss::Cvss::CvssV40(_))
+    );
     version_matches.then(|| parsed.score())
 }
 
