@@ -1,0 +1,387 @@
+//! The SQLite backend: one file, WAL journal (readers never wait for an import, and an
+//! interrupted import is rolled back on the next open).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+
+use crate::import::{Batching, Previous, Writer};
+use crate::names::normalize_name;
+use crate::{
+    Backend, Database, Error, Import, Record, SourceMeta, SourceStatus, StoredAdvisory, decode,
+    from_unix, unix_now,
+};
+
+/// Rows per multi-row INSERT of index rows (SQLite allows 32,766 bound parameters).
+const INDEX_ROWS: usize = 2048;
+
+#[derive(Debug)]
+pub(crate) struct SqliteDatabase {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl SqliteDatabase {
+    pub(crate) async fn open(path: &Path) -> Result<Self, Error> {
+        let open_err = |problem: String| Error::Open {
+            location: path.display().to_string(),
+            problem,
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| open_err(format!("cannot create {}: {e}", parent.display())))?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // In WAL mode NORMAL loses no committed transaction when the process dies;
+            // only a power cut may lose the last ones, and never corrupts the file.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(60));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|e| open_err(e.to_string()))?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(|e| Error::Migrate {
+                location: path.display().to_string(),
+                problem: e.to_string(),
+            })?;
+        Ok(Self {
+            pool,
+            path: path.to_owned(),
+        })
+    }
+
+    async fn lookup(&self, id: &str) -> Result<Vec<StoredAdvisory>, Error> {
+        let rows = sqlx::query(
+            "SELECT a.source, a.id, a.json FROM aliases l \
+             JOIN advisories a ON a.source = l.source AND a.id = l.advisory_id \
+             WHERE l.alias = ?1",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(Error::query("lookup by id"))?;
+        rows.into_iter()
+            .map(|r| decode(r.get(0), r.get::<&str, _>(1), r.get::<&str, _>(2)))
+            .collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl Database for SqliteDatabase {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn begin_import(&self, source: SourceMeta) -> Result<Box<dyn Import>, Error> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(Error::query("begin import"))?;
+        // The first statement writes, so the transaction holds the write lock from here on.
+        for sql in [
+            "DELETE FROM affected WHERE source = ?1",
+            "DELETE FROM aliases WHERE source = ?1",
+            "DELETE FROM advisories WHERE source = ?1",
+            "DELETE FROM source_ecosystems WHERE source = ?1",
+        ] {
+            sqlx::query(sql)
+                .bind(&source.name)
+                .execute(&mut *tx)
+                .await
+                .map_err(Error::query("delete previous records"))?;
+        }
+        let previous = sqlx::query("SELECT digest, records FROM sources WHERE name = ?1")
+            .bind(&source.name)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(Error::query("read source"))?
+            .map(|r| Previous {
+                digest: r.get(0),
+                records: r.get::<i64, _>(1) as u64,
+            });
+        let writer = SqliteWriter {
+            tx,
+            pool: self.pool.clone(),
+            source: source.name.clone(),
+        };
+        Ok(Box::new(Batching::new(Box::new(writer), source, previous)))
+    }
+
+    async fn advisories_for(
+        &self,
+        packages: &[(String, String)],
+    ) -> Result<Vec<StoredAdvisory>, Error> {
+        if packages.is_empty() {
+            return Ok(Vec::new());
+        }
+        // All packages travel as one JSON parameter that json_each() unpacks, so 10,000
+        // packages are one statement and one index probe each.
+        let keys: Vec<(&str, std::borrow::Cow<'_, str>)> = packages
+            .iter()
+            .map(|(e, n)| (e.as_str(), normalize_name(e, n)))
+            .collect();
+        let keys = serde_json::to_string(&keys).map_err(|e| Error::Query {
+            what: "encode packages",
+            problem: e.to_string(),
+        })?;
+        let rows = sqlx::query(
+            "WITH q(ecosystem, name) AS ( \
+                 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1)) \
+             SELECT a.source, a.id, a.json FROM advisories a \
+             WHERE (a.source, a.id) IN ( \
+                 SELECT f.source, f.advisory_id FROM q \
+                 JOIN affected f ON f.ecosystem = q.ecosystem AND f.name = q.name)",
+        )
+        .bind(keys)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(Error::query("advisories for packages"))?;
+        let mut out = rows
+            .into_iter()
+            .map(|r| decode(r.get(0), r.get::<&str, _>(1), r.get::<&str, _>(2)))
+            .collect::<Result<Vec<_>, _>>()?;
+        crate::sort_stored(&mut out);
+        Ok(out)
+    }
+
+    async fn advisory(&self, id_or_alias: &str) -> Result<Vec<StoredAdvisory>, Error> {
+        let mut out = self.lookup(id_or_alias).await?;
+        if out.is_empty() && id_or_alias.to_uppercase() != id_or_alias {
+            out = self.lookup(&id_or_alias.to_uppercase()).await?;
+        }
+        crate::sort_by_exact_id(&mut out, id_or_alias);
+        Ok(out)
+    }
+
+    async fn status(&self) -> Result<Vec<SourceStatus>, Error> {
+        let rows = sqlx::query(
+            "SELECT name, format, location, records, digest, imported_at, checked_at \
+             FROM sources ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(Error::query("read sources"))?;
+        let eco_rows = sqlx::query("SELECT source, ecosystem, advisories FROM source_ecosystems")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(Error::query("read source ecosystems"))?;
+        let ecos: Vec<(String, String, i64)> = eco_rows
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                crate::source_status(
+                    r.get(0),
+                    r.get(1),
+                    r.get(2),
+                    r.get(3),
+                    r.get(4),
+                    r.get(5),
+                    r.get(6),
+                    &ecos,
+                )
+            })
+            .collect())
+    }
+
+    async fn ecosystems(&self) -> Result<Vec<(String, u64)>, Error> {
+        let rows = sqlx::query(
+            "SELECT ecosystem, SUM(advisories) FROM source_ecosystems GROUP BY ecosystem",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(Error::query("count ecosystems"))?;
+        let mut out: Vec<(String, u64)> = rows
+            .into_iter()
+            .map(|r| (r.get(0), r.get::<i64, _>(1) as u64))
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
+    async fn last_update(&self) -> Result<Option<SystemTime>, Error> {
+        let row: Option<i64> = sqlx::query_scalar("SELECT MAX(checked_at) FROM sources")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(Error::query("read last update"))?;
+        Ok(row.map(from_unix))
+    }
+}
+
+impl std::fmt::Display for SqliteDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "sqlite {}", self.path.display())
+    }
+}
+
+struct SqliteWriter {
+    tx: Transaction<'static, Sqlite>,
+    pool: SqlitePool,
+    source: String,
+}
+
+impl SqliteWriter {
+    async fn ecosystems(
+        conn: &mut sqlx::SqliteConnection,
+        source: &str,
+    ) -> Result<Vec<(String, u64)>, Error> {
+        let rows =
+            sqlx::query("SELECT ecosystem, advisories FROM source_ecosystems WHERE source = ?1")
+                .bind(source)
+                .fetch_all(conn)
+                .await
+                .map_err(Error::query("read source ecosystems"))?;
+        let mut out: Vec<(String, u64)> = rows
+            .into_iter()
+            .map(|r| (r.get(0), r.get::<i64, _>(1) as u64))
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+}
+
+#[async_trait::async_trait]
+impl Writer for SqliteWriter {
+    async fn write(&mut self, batch: &[Record]) -> Result<(), Error> {
+        let source = self.source.as_str();
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT INTO advisories (source, id, modified, json) ");
+        q.push_values(batch, |mut b, r| {
+            b.push_bind(source)
+                .push_bind(r.id.as_str())
+                .push_bind(r.modified.as_str())
+                .push_bind(r.json.as_str());
+        });
+        q.build()
+            .execute(&mut *self.tx)
+            .await
+            .map_err(Error::query("insert advisories"))?;
+
+        let affected: Vec<(&str, &str, &str)> = batch
+            .iter()
+            .flat_map(|r| {
+                r.packages
+                    .iter()
+                    .map(move |(e, n)| (r.id.as_str(), e.as_str(), n.as_str()))
+            })
+            .collect();
+        for chunk in affected.chunks(INDEX_ROWS) {
+            let mut q: QueryBuilder<Sqlite> =
+                QueryBuilder::new("INSERT INTO affected (source, advisory_id, ecosystem, name) ");
+            q.push_values(chunk, |mut b, (id, e, n)| {
+                b.push_bind(source)
+                    .push_bind(*id)
+                    .push_bind(*e)
+                    .push_bind(*n);
+            });
+            q.build()
+                .execute(&mut *self.tx)
+                .await
+                .map_err(Error::query("insert affected packages"))?;
+        }
+
+        let aliases: Vec<(&str, &str)> = batch
+            .iter()
+            .flat_map(|r| r.ids.iter().map(move |a| (r.id.as_str(), a.as_str())))
+            .collect();
+        for chunk in aliases.chunks(INDEX_ROWS) {
+            let mut q: QueryBuilder<Sqlite> =
+                QueryBuilder::new("INSERT INTO aliases (source, advisory_id, alias) ");
+            q.push_values(chunk, |mut b, (id, a)| {
+                b.push_bind(source).push_bind(*id).push_bind(*a);
+            });
+            q.build()
+                .execute(&mut *self.tx)
+                .await
+                .map_err(Error::query("insert aliases"))?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&mut self, id: &str) -> Result<(), Error> {
+        for sql in [
+            "DELETE FROM affected WHERE source = ?1 AND advisory_id = ?2",
+            "DELETE FROM aliases WHERE source = ?1 AND advisory_id = ?2",
+            "DELETE FROM advisories WHERE source = ?1 AND id = ?2",
+        ] {
+            sqlx::query(sql)
+                .bind(&self.source)
+                .bind(id)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(Error::query("delete duplicate record"))?;
+        }
+        Ok(())
+    }
+
+    async fn commit(
+        mut self: Box<Self>,
+        meta: &SourceMeta,
+        records: u64,
+        digest: &str,
+    ) -> Result<Vec<(String, u64)>, Error> {
+        sqlx::query(
+            "INSERT INTO source_ecosystems (source, ecosystem, advisories) \
+             SELECT source, ecosystem, COUNT(DISTINCT advisory_id) FROM affected \
+             WHERE source = ?1 GROUP BY source, ecosystem",
+        )
+        .bind(&meta.name)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(Error::query("count ecosystems"))?;
+        let now = unix_now();
+        sqlx::query(
+            "INSERT INTO sources (name, format, location, records, digest, imported_at, checked_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) \
+             ON CONFLICT (name) DO UPDATE SET format = excluded.format, \
+             location = excluded.location, records = excluded.records, digest = excluded.digest, \
+             imported_at = excluded.imported_at, checked_at = excluded.checked_at",
+        )
+        .bind(&meta.name)
+        .bind(&meta.format)
+        .bind(&meta.location)
+        .bind(records as i64)
+        .bind(digest)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(Error::query("write source"))?;
+        let ecosystems = Self::ecosystems(&mut self.tx, &meta.name).await?;
+        self.tx
+            .commit()
+            .await
+            .map_err(Error::query("commit import"))?;
+        Ok(ecosystems)
+    }
+
+    async fn unchanged(self: Box<Self>, meta: &SourceMeta) -> Result<Vec<(String, u64)>, Error> {
+        let this = *self;
+        this.tx
+            .rollback()
+            .await
+            .map_err(Error::query("roll back unchanged import"))?;
+        let mut conn = this.pool.acquire().await.map_err(Error::query("connect"))?;
+        sqlx::query("UPDATE sources SET checked_at = ?1, location = ?2 WHERE name = ?3")
+            .bind(unix_now())
+            .bind(&meta.location)
+            .bind(&meta.name)
+            .execute(&mut *conn)
+            .await
+            .map_err(Error::query("write source"))?;
+        Self::ecosystems(&mut conn, &meta.name).await
+    }
+}
