@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
 
 PACKAGES=(debootstrap umoci skopeo docker-registry curl ca-certificates python3 python3-pip
-  python3-apt python3-rpm python3-packaging python3-yaml rpm isal zstd postgresql apache2-utils)
+  python3-apt python3-rpm python3-packaging python3-yaml rpm db5.3-util isal zstd postgresql apache2-utils)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

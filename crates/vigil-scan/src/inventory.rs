@@ -1,0 +1,228 @@
+//! Image -> inventory: the distribution and every package, each with the layer that
+//! introduced it, and every detector failure (SPEC 3, 5.7).
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use serde::Serialize;
+use vigil_detect::Distro;
+
+use crate::cache::LayerCache;
+use crate::merge::{FileOutcome, LayerResult, Merger};
+
+/// Why an image could not be read. Detector failures are not errors: they are reported in
+/// [`Inventory::errors`] (an incomplete inventory is still an inventory, SPEC 5.7).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid image reference {reference:?}")]
+    Reference {
+        reference: String,
+        #[source]
+        source: vigil_image::ParseError,
+    },
+    #[error(transparent)]
+    Image(#[from] vigil_image::Error),
+}
+
+/// How to read the image.
+#[derive(Default)]
+pub struct Options {
+    pub image: vigil_image::Options,
+    /// Where per-layer results are cached; `None` disables the cache.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// Progress callbacks, for a progress bar on a terminal. All methods default to nothing.
+pub trait Progress {
+    fn layer_start(&self, _index: usize, _count: usize, _digest: &str, _size: u64) {}
+    fn bytes(&self, _read: u64) {}
+    fn layer_done(&self, _cached: bool) {}
+}
+
+struct NoProgress;
+impl Progress for NoProgress {}
+
+/// The inventory of one image. Serialised as the JSON output of `vigil inventory`, a
+/// documented contract:
+///
+/// - `image`: `reference` (as given), `manifest_digest` (`sha256:...`, absent for a root
+///   file system), `layers[]` with `digest` and `size` in bytes.
+/// - `distro`: `id` (`debian`, `alpine`, ...), `version_id`, `codename`; absent when unknown.
+/// - `packages[]`, sorted by ecosystem, name, version, arch, path: `ecosystem` (`deb`, `apk`,
+///   `rpm`), `name` (binary package name), `version` (as the package manager prints it),
+///   `arch`, `source_name`, `source_version`, `purl`, `layer` (digest of the layer that
+///   introduced the package at this version; absent for a root file system), `path` (the
+///   package database it was read from).
+/// - `errors[]`: detector failures, each with `path`, `layer` and `message`. A non-empty list
+///   means the inventory is incomplete.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inventory {
+    pub image: ImageSummary,
+    pub distro: Option<Distro>,
+    pub packages: Vec<InventoryPackage>,
+    pub errors: Vec<DetectorError>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageSummary {
+    pub reference: String,
+    pub manifest_digest: Option<String>,
+    pub layers: Vec<LayerSummary>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerSummary {
+    pub digest: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct InventoryPackage {
+    pub ecosystem: String,
+    pub name: String,
+    pub version: String,
+    pub arch: Option<String>,
+    pub source_name: Option<String>,
+    pub source_version: Option<String>,
+    pub purl: String,
+    pub layer: Option<String>,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DetectorError {
+    pub path: String,
+    pub layer: Option<String>,
+    pub message: String,
+}
+
+/// Collects the files the detectors want from one layer (or a root file system).
+#[derive(Default)]
+struct Collector {
+    result: LayerResult,
+}
+
+impl vigil_image::Sink for Collector {
+    fn wants(&self, path: &str, _size: u64) -> bool {
+        // Oversized files are still accepted, so that `file` can report them as a detector
+        // error instead of silently skipping them.
+        vigil_detect::wants(path).is_some()
+    }
+
+    fn file(&mut self, path: &str, data: &mut dyn Read) -> std::io::Result<()> {
+        let Some(kind) = vigil_detect::wants(path) else {
+            return Ok(());
+        };
+        let limit = vigil_detect::MAX_FILE_SIZE;
+        let mut buf = Vec::new();
+        data.take(limit + 1).read_to_end(&mut buf)?;
+        let outcome = if buf.len() as u64 > limit {
+            FileOutcome::Failed(format!(
+                "file is larger than the {limit} byte limit for package databases"
+            ))
+        } else {
+            match vigil_detect::detect(kind, path, &buf) {
+                Ok(detection) => FileOutcome::Detected(detection),
+                Err(err) => FileOutcome::Failed(err.to_string()),
+            }
+        };
+        self.result.files.insert(path.to_string(), outcome);
+        Ok(())
+    }
+
+    fn symlink(&mut self, path: &str, target: &str) {
+        if vigil_detect::wants(path).is_some() {
+            self.result
+                .symlinks
+                .insert(path.to_string(), target.to_string());
+        }
+    }
+}
+
+/// Reads the image named by `reference` and returns its inventory.
+pub fn inventory(
+    reference: &str,
+    opts: &Options,
+    progress: Option<&dyn Progress>,
+) -> Result<Inventory, Error> {
+    let progress = progress.unwrap_or(&NoProgress);
+    let parsed: vigil_image::Reference = reference.parse().map_err(|source| Error::Reference {
+        reference: reference.to_string(),
+        source,
+    })?;
+    let mut image = vigil_image::open(&parsed, &opts.image)?;
+    let info = image.info().clone();
+    let layers: Vec<LayerSummary> = info
+        .layers
+        .iter()
+        .map(|l| LayerSummary {
+            digest: l.digest.to_string(),
+            size: l.size,
+        })
+        .collect();
+    let cache = opts.cache_dir.as_ref().map(LayerCache::new);
+
+    let mut merger = Merger::new();
+    if layers.is_empty() {
+        let mut collector = Collector::default();
+        image.walk_rootfs(&mut collector)?;
+        merger.apply(0, &collector.result);
+    } else {
+        for (index, layer) in layers.iter().enumerate() {
+            progress.layer_start(index, layers.len(), &layer.digest, layer.size);
+            if let Some(hit) = cache.as_ref().and_then(|c| c.get(&layer.digest)) {
+                merger.apply(index, &hit);
+                progress.layer_done(true);
+                continue;
+            }
+            let mut collector = Collector::default();
+            let changes = image.walk_layer(index, &mut collector, &|n| progress.bytes(n))?;
+            collector.result.whiteouts = changes.deleted;
+            collector.result.opaque_dirs = changes.opaque_dirs;
+            if let Some(cache) = &cache {
+                cache.put(&layer.digest, &collector.result);
+            }
+            merger.apply(index, &collector.result);
+            progress.layer_done(false);
+        }
+    }
+
+    let merged = merger.finish();
+    let distro = vigil_detect::resolve_distro(&merged.distro_facts);
+    let layer_digest = |i: usize| layers.get(i).map(|l| l.digest.clone());
+    let mut packages: Vec<InventoryPackage> = merged
+        .packages
+        .into_iter()
+        .map(|m| InventoryPackage {
+            ecosystem: m.package.ecosystem.as_str().to_string(),
+            purl: m.package.purl(distro.as_ref()),
+            name: m.package.name,
+            version: m.package.version,
+            arch: m.package.arch,
+            source_name: m.package.source_name,
+            source_version: m.package.source_version,
+            layer: layer_digest(m.layer),
+            path: m.package.path,
+        })
+        .collect();
+    packages.sort();
+    let errors = merged
+        .errors
+        .into_iter()
+        .map(|e| DetectorError {
+            layer: layer_digest(e.layer),
+            path: e.path,
+            message: e.message,
+        })
+        .collect();
+    Ok(Inventory {
+        image: ImageSummary {
+            reference: reference.to_string(),
+            manifest_digest: info.manifest_digest.as_ref().map(|d| d.to_string()),
+            layers,
+        },
+        distro,
+        packages,
+        errors,
+    })
+}
