@@ -133,7 +133,7 @@ impl BlobSource for LayoutDir {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Err(ErrorKind::BlobMissing {
                     digest: blob.digest.to_string(),
-                    detail: format!(" (no {})", blob.location()),
+                    detail: " (not in the layout's blobs directory)".into(),
                 });
             }
             Err(e) => return Err(io_err(&path)(e)),
@@ -154,9 +154,17 @@ pub(crate) struct Archive {
 impl Archive {
     pub fn index(path: &Path) -> Result<Self, ErrorKind> {
         let file = File::open(path).map_err(io_err(path))?;
-        let not_tar = |e: io::Error| ErrorKind::UnknownFormat {
+        // the tar crate's messages quote raw header bytes: keep only printable text
+        let not_tar = |e: io::Error, at: usize| ErrorKind::UnknownFormat {
             path: path.display().to_string(),
-            detail: format!("not a readable tar ({e})"),
+            detail: if at == 0 {
+                "not a tar archive (no valid tar header at its start)".to_string()
+            } else {
+                format!(
+                    "a tar archive whose header after {at} members is invalid ({})",
+                    printable(&e.to_string())
+                )
+            },
         };
         let mut members = HashMap::new();
         let mut links = HashMap::new();
@@ -164,9 +172,9 @@ impl Archive {
             let mut ar = tar::Archive::new(&file);
             // raw: archive member names are short (digests); long-name and PAX records are
             // skipped instead of being buffered whole
-            let entries = ar.entries_with_seek().map_err(not_tar)?.raw(true);
-            for entry in entries {
-                let entry = entry.map_err(not_tar)?;
+            let entries = ar.entries_with_seek().map_err(|e| not_tar(e, 0))?.raw(true);
+            for (n, entry) in entries.enumerate() {
+                let entry = entry.map_err(|e| not_tar(e, n))?;
                 let name = normalise(&entry.path_bytes());
                 let kind = entry.header().entry_type();
                 match kind {
@@ -275,4 +283,18 @@ impl BlobSource for Archive {
             }),
         }
     }
+}
+
+/// `s` with control and non-ASCII characters replaced, at most 80 characters.
+pub(crate) fn printable(s: &str) -> String {
+    s.chars()
+        .take(80)
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect()
 }

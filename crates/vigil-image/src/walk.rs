@@ -187,6 +187,8 @@ fn classify(
     let detail = e.to_string().to_lowercase();
     if e.kind() == io::ErrorKind::UnexpectedEof
         || detail.contains("unexpected end")
+        || detail.contains("unexpected eof")
+        || detail.contains("entire block")
         || detail.contains("incomplete")
         || detail.contains("premature")
     {
@@ -240,18 +242,37 @@ pub(crate) fn walk_blob(
         tripped: Rc::clone(&tripped),
     };
     let mut archive = tar::Archive::new(limited);
-    let changes = walk_tar(&mut archive, digest, limits, sink).map_err(|e| match e {
-        WalkError::Io(e) => fail(e),
-        WalkError::Kind(k) => k,
-    })?;
+    let walked = walk_tar(&mut archive, digest, limits, sink);
     // Consume the rest (tar padding, trailing data, the compressed stream's end) so that
     // the digest covers every byte of the blob.
     let mut limited = archive.into_inner();
-    io::copy(&mut limited, &mut io::sink()).map_err(fail)?;
+    let walked = walked.and_then(|changes| {
+        io::copy(&mut limited, &mut io::sink())?;
+        Ok(changes)
+    });
     let mut buffered = limited.inner.into_inner();
-    io::copy(&mut buffered, &mut io::sink()).map_err(fail)?;
-    let st = state.borrow();
-    if !st.eof {
+    // Even after a failure, read the raw blob to its end (bounded by its declared size):
+    // a blob that does not match its digest is reported as such, not as whatever its
+    // corrupted content made the decoder say.
+    let drained = io::copy(&mut buffered, &mut io::sink());
+    let mismatch = {
+        let st = state.borrow();
+        st.oversize || st.actual.as_ref().is_some_and(|a| a != digest)
+    };
+    let changes = match walked {
+        Err(e) if mismatch => {
+            let e = match e {
+                WalkError::Io(e) => e,
+                WalkError::Kind(_) => io::Error::other("digest mismatch"),
+            };
+            return Err(fail(e));
+        }
+        Err(WalkError::Io(e)) => return Err(fail(e)),
+        Err(WalkError::Kind(k)) => return Err(k),
+        Ok(changes) => changes,
+    };
+    drained.map_err(fail)?;
+    if !state.borrow().eof {
         return Err(fail(io::Error::other("blob not read to its end")));
     }
     Ok(changes)
