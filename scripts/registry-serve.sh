@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# registry-serve.sh STORAGE PORT [HTPASSWD_FILE]
+# registry-serve.sh STORAGE PORT [htpasswd FILE | token REALM CERT]
 #
 # Serves a docker-registry (distribution v2, the Debian `docker-registry` package) storage
 # directory read-only on 127.0.0.1:PORT over plain HTTP, for vigil-image's registry tests.
-# With HTPASSWD_FILE (from `htpasswd -Bbn USER PASS`), clients must use HTTP basic auth.
+# `htpasswd FILE` (from `htpasswd -Bbn USER PASS`): clients must use HTTP basic auth.
+# `token REALM CERT`: bearer tokens from the token server at REALM (for example
+# registry-token-server.py), signed by the key of certificate CERT; service `vigil-test`.
 # The process replaces this shell (exec), so killing the PID stops the registry; the
 # generated config is written to a temporary file that is removed at exit.
 set -euo pipefail
-[ $# -ge 2 ] && [ $# -le 3 ] || { echo "usage: $0 STORAGE PORT [HTPASSWD_FILE]" >&2; exit 2; }
+usage() { echo "usage: $0 STORAGE PORT [htpasswd FILE | token REALM CERT]" >&2; exit 2; }
+[ $# -eq 2 ] || { [ $# -eq 4 ] && [ "$3" = htpasswd ]; } || { [ $# -eq 5 ] && [ "$3" = token ]; } || usage
+abspath() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
 storage="$(cd "$1" && pwd)"
 port="$2"
 cfg="$(mktemp "${TMPDIR:-/tmp}/vigil-registry.XXXXXX.yml")"
@@ -18,8 +22,10 @@ cfg="$(mktemp "${TMPDIR:-/tmp}/vigil-registry.XXXXXX.yml")"
   echo "  filesystem: {rootdirectory: \"$storage\"}"
   echo "  maintenance: {uploadpurging: {enabled: false}, readonly: {enabled: true}}"
   echo "http: {addr: \"127.0.0.1:$port\"}"
-  if [ $# -eq 3 ]; then
-    echo "auth: {htpasswd: {realm: vigil-test, path: \"$(cd "$(dirname "$3")" && pwd)/$(basename "$3")\"}}"
+  if [ "${3:-}" = htpasswd ]; then
+    echo "auth: {htpasswd: {realm: vigil-test, path: \"$(abspath "$4")\"}}"
+  elif [ "${3:-}" = token ]; then
+    echo "auth: {token: {realm: \"$4\", service: vigil-test, issuer: vigil-test-issuer, rootcertbundle: \"$(abspath "$5")\"}}"
   fi
 } >"$cfg"
 # the registry reads its config at start; remove it shortly after, whatever happens

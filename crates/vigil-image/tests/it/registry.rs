@@ -1,7 +1,8 @@
 //! Registry pulls from a real `docker-registry` on 127.0.0.1 serving the test images'
 //! registry storage (read-only), started through scripts/registry-serve.sh: anonymous,
-//! and with htpasswd basic auth (credentials given directly, via a docker config file in
-//! `Options::docker_config_dir`, and via `$DOCKER_CONFIG` in a child process).
+//! with htpasswd basic auth (credentials given directly, via a docker config file in
+//! `Options::docker_config_dir`, and via `$DOCKER_CONFIG` in a child process), and with
+//! bearer tokens from scripts/registry-token-server.py.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -18,17 +19,60 @@ const SCRIPT: &str = concat!(
     "/../../scripts/registry-serve.sh"
 );
 
+const TOKEN_SERVER: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../scripts/registry-token-server.py"
+);
+
+#[derive(PartialEq)]
+enum Auth {
+    None,
+    Basic,
+    Token,
+}
+
 struct Registry {
     child: Child,
+    token_server: Option<Child>,
     port: u16,
     _dir: tempfile::TempDir,
 }
 
 impl Drop for Registry {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        for c in std::iter::once(&mut self.child).chain(self.token_server.as_mut()) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The token server needs python3-jwt and python3-cryptography (Debian's python).
+fn have_token_server() -> bool {
+    let ok = Command::new("/usr/bin/python3")
+        .args(["-c", "import jwt, cryptography"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        skip("/usr/bin/python3 lacks python3-jwt or python3-cryptography");
+    }
+    ok
 }
 
 impl Registry {
@@ -37,47 +81,60 @@ impl Registry {
     }
 }
 
-/// Starts the registry, with basic auth for `user`/`pass` when `auth`.
-fn start(images: &Path, auth: bool) -> Option<Registry> {
-    if !have("docker-registry") || (auth && !have("htpasswd")) {
+/// Starts the registry with the given authentication (user `user`, password `pass`).
+fn start(images: &Path, auth: Auth) -> Option<Registry> {
+    if !have("docker-registry")
+        || (auth == Auth::Basic && !have("htpasswd"))
+        || (auth == Auth::Token && !have_token_server())
+    {
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut cmd = Command::new("bash");
     cmd.arg(SCRIPT)
         .arg(images.join("registry"))
         .arg(port.to_string())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    if auth {
-        let out = Command::new("htpasswd")
-            .args(["-Bbn", "user", "pass"])
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        let file = dir.path().join("htpasswd");
-        std::fs::write(&file, out.stdout).unwrap();
-        cmd.arg(&file);
+    let mut token_server = None;
+    match auth {
+        Auth::None => {}
+        Auth::Basic => {
+            let out = Command::new("htpasswd")
+                .args(["-Bbn", "user", "pass"])
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+            let file = dir.path().join("htpasswd");
+            std::fs::write(&file, out.stdout).unwrap();
+            cmd.arg("htpasswd").arg(&file);
+        }
+        Auth::Token => {
+            let tport = free_port();
+            let server = Command::new("/usr/bin/python3")
+                .arg(TOKEN_SERVER)
+                .arg(dir.path())
+                .arg(tport.to_string())
+                .args(["user", "pass"])
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("start registry-token-server.py");
+            token_server = Some(server);
+            wait_for(tport); // it writes cert.pem before listening
+            cmd.arg("token")
+                .arg(format!("http://127.0.0.1:{tport}/token"))
+                .arg(dir.path().join("cert.pem"));
+        }
     }
     let child = cmd.spawn().expect("start registry-serve.sh");
     let reg = Registry {
         child,
+        token_server,
         port,
         _dir: dir,
     };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "registry did not start on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for(port);
     Some(reg)
 }
 
@@ -130,7 +187,7 @@ fn anonymous_pull_matches_skopeo_and_walks() {
     if !have("skopeo") {
         return;
     }
-    let Some(reg) = start(&images, false) else {
+    let Some(reg) = start(&images, Auth::None) else {
         return;
     };
     let s = reg.image("test/debian-app:latest");
@@ -184,7 +241,7 @@ fn basic_auth_with_credentials_and_docker_config() {
     if !have("skopeo") {
         return;
     }
-    let Some(reg) = start(&images, true) else {
+    let Some(reg) = start(&images, Auth::Basic) else {
         return;
     };
     let s = reg.image("test/debian-base:latest");
@@ -288,4 +345,49 @@ fn docker_config_env_child() {
     let img = open(&image.parse().unwrap(), &insecure()).unwrap();
     let want = std::env::var("VIGIL_TEST_REGISTRY_LAYERS").unwrap();
     assert_eq!(layers(&img).join(","), want);
+}
+
+#[test]
+fn bearer_token_auth_follows_the_challenge() {
+    let Some(images) = test_images() else { return };
+    if !have("skopeo") {
+        return;
+    }
+    let Some(reg) = start(&images, Auth::Token) else {
+        return;
+    };
+    let r: Reference = reg.image("test/debian-app:latest").parse().unwrap();
+    let (digest, want) = skopeo(&reg, "test/debian-app:latest", Some("user:pass"));
+    let empty = tempfile::tempdir().unwrap();
+    let base = Options {
+        docker_config_dir: Some(empty.path().to_path_buf()),
+        ..insecure()
+    };
+
+    // anonymous: the token server refuses, and the error says so
+    let err = open(&r, &base).unwrap_err();
+    assert_eq!(err.code(), "auth", "{err}");
+
+    let creds = Options {
+        username: Some("user".into()),
+        password: Some("pass".into()),
+        ..base.clone()
+    };
+    let mut img = open(&r, &creds).unwrap();
+    assert_eq!(
+        img.info().manifest_digest.as_ref().unwrap().to_string(),
+        digest
+    );
+    assert_eq!(layers(&img), want);
+    // a blob through the bearer token: the app layer and its whiteouts
+    let changes = img
+        .walk_layer(1, &mut Recorder::default(), &|_| {})
+        .unwrap();
+    assert!(changes.deleted.iter().any(|d| d == "etc/issue.net"));
+
+    let wrong = Options {
+        password: Some("nope".into()),
+        ..creds
+    };
+    assert_eq!(open(&r, &wrong).unwrap_err().code(), "auth");
 }
