@@ -10,6 +10,8 @@ pub mod debian;
 pub mod error;
 #[cfg(feature = "fs")]
 pub mod feed;
+#[cfg(feature = "fetch")]
+pub mod fetch;
 pub mod format;
 pub mod model;
 pub mod osv;

@@ -1,6 +1,8 @@
 //! Integration tests of vigil-vulndb, one module per area.
 
 mod feeds;
+#[cfg(feature = "fetch")]
+mod fetch;
 mod hostile;
 mod snapshots;
 
