@@ -185,6 +185,11 @@ impl<'a> Matcher<'a> {
         Self { advisories, index }
     }
 
+    /// How many `affected` entries the index holds.
+    pub fn indexed_entries(&self) -> usize {
+        self.index.values().map(Vec::len).sum()
+    }
+
     /// Matches the packages of an image whose distribution is `distro`.
     pub fn match_packages(&self, distro: Option<&Distro>, packages: &[Package]) -> Matches {
         let ctx = keys::distro_context(distro);
