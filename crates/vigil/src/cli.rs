@@ -23,6 +23,8 @@ pub struct GlobalArgs {
     /// Write logs as JSON lines
     #[arg(long, global = true, env = "VIGIL_LOG_JSON")]
     pub log_json: bool,
+    #[command(flatten)]
+    pub config: crate::config::ConfigArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,15 +1,612 @@
-//! `vigil db ...` (issue 5, SPEC 4.3).
+//! `vigil db ...` (issue 5, SPEC 4.3): import feeds, update from the configured sources,
+//! status, show one advisory.
+//!
+//! Output contracts (stdout; progress and warnings go to stderr):
+//! - `db import`: per source, one line `imported NAME: N advisories from PATH` (or
+//!   `unchanged NAME: ...` when the content's digest did not change), with duplicate and
+//!   skipped counts when there are any, then one indented line per ecosystem key:
+//!   `  ECOSYSTEM  COUNT`.
+//! - `db status --format json`: `{"database", "last_update", "stale", "sources": [{"name",
+//!   "format", "location", "records", "ecosystems": {KEY: COUNT}, "imported_at",
+//!   "checked_at", "age_seconds", "digest"}]}`, times in RFC 3339 (UTC).
+//! - `db show ID --format json`: an array of `{"source", "advisory"}`, the advisory as the
+//!   vigil-vulndb model serialises it.
 
-use clap::Subcommand;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
-use crate::exit::ExitStatus;
+use anyhow::{Context, anyhow, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use vigil_store::{Record, SourceMeta, SourceStatus, StoredAdvisory};
+use vigil_vulndb::{Event, FeedFormat};
+
+use crate::config::{Config, Store};
+use crate::exit::{ExitStatus, Hint};
 
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
+    /// Import feeds from files, directories or zip archives (offline); each PATH replaces one source
+    Import(ImportArgs),
+    /// Download the configured feed sources (conditional GET, resumable) and import them
+    Update(UpdateArgs),
     /// Show the database's sources, record counts and age
-    Status,
+    Status(StatusArgs),
+    /// Show an advisory by id or alias
+    Show(ShowArgs),
 }
 
-pub fn run(_cmd: DbCommand) -> anyhow::Result<ExitStatus> {
-    anyhow::bail!("not implemented yet")
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Feed paths: an OSV directory or zip, a secdb file, a Debian tracker JSON, ...
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Feed format; auto detects it from each file's content
+    #[arg(long, default_value = "auto", value_parser = ["auto", "osv", "alpine-secdb", "debian-tracker"])]
+    pub format: String,
+    /// Skip (and count) malformed records instead of rejecting the feed
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Source name [default: the path's file name without extension]; only with one PATH
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Update only this source (repeatable) [default: every source in db.sources]
+    #[arg(long = "source", value_name = "NAME")]
+    pub sources: Vec<String>,
+    /// Skip (and count) malformed records instead of rejecting the feed
+    #[arg(long)]
+    pub skip_invalid: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// An advisory id or alias (CVE-..., GHSA-..., PYSEC-..., DSA-...)
+    pub id: String,
+    /// Output format
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+}
+
+pub fn run(cmd: DbCommand) -> anyhow::Result<ExitStatus> {
+    let config = Config::load()?;
+    match cmd {
+        DbCommand::Import(args) => import(&config, &args),
+        DbCommand::Update(args) => update(&config, &args),
+        DbCommand::Status(args) => status(&config, &args),
+        DbCommand::Show(args) => show(&config, &args),
+    }
+}
+
+fn import(config: &Config, args: &ImportArgs) -> anyhow::Result<ExitStatus> {
+    let format: FeedFormat = args.format.parse().map_err(|e| anyhow!("{e}"))?;
+    if args.source.is_some() && args.paths.len() > 1 {
+        bail!(
+            "--source names one source, but {} paths were given",
+            args.paths.len()
+        );
+    }
+    let store = config.open_store()?;
+    let mut out = std::io::stdout().lock();
+    for path in &args.paths {
+        let name = match &args.source {
+            Some(s) => s.clone(),
+            None => source_name(path)?,
+        };
+        let location = path.display().to_string();
+        let (stats, skipped) =
+            import_one(&store, path, &location, format, &name, args.skip_invalid)?;
+        print_stats(&mut out, &stats, skipped, &location)?;
+    }
+    out.flush()?;
+    Ok(ExitStatus::Clean)
+}
+
+fn print_stats(
+    out: &mut impl Write,
+    stats: &vigil_store::ImportStats,
+    skipped: u64,
+    location: &str,
+) -> std::io::Result<()> {
+    {
+        let verb = if stats.unchanged {
+            "unchanged"
+        } else {
+            "imported"
+        };
+        let mut extra = Vec::new();
+        if stats.duplicates > 0 {
+            extra.push(format!("{} duplicate ids", stats.duplicates));
+        }
+        if skipped > 0 {
+            extra.push(format!("{skipped} invalid skipped"));
+        }
+        let extra = if extra.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", extra.join(", "))
+        };
+        writeln!(
+            out,
+            "{verb} {}: {} advisories from {location}{extra}",
+            stats.source, stats.records,
+        )?;
+        let width = stats
+            .ecosystems
+            .iter()
+            .map(|(e, _)| e.len())
+            .max()
+            .unwrap_or(0);
+        for (eco, n) in &stats.ecosystems {
+            writeln!(out, "  {eco:<width$}  {n:>7}")?;
+        }
+    }
+    Ok(())
+}
+
+fn update(config: &Config, args: &UpdateArgs) -> anyhow::Result<ExitStatus> {
+    use vigil_vulndb::fetch::{FetchOptions, Fetched, fetch};
+    for name in &args.sources {
+        if !config.db.sources.iter().any(|s| &s.name == name) {
+            bail!("no source named {name:?} in db.sources");
+        }
+    }
+    let selected: Vec<_> = config
+        .db
+        .sources
+        .iter()
+        .filter(|s| args.sources.is_empty() || args.sources.contains(&s.name))
+        .collect();
+    let store = config.open_store()?;
+    let feeds = config.cache_dir.join("feeds");
+    let mut out = std::io::stdout().lock();
+    let mut failed = Vec::new();
+    for source in selected {
+        let opts = FetchOptions {
+            sha256: source.sha256.clone(),
+            ..FetchOptions::default()
+        };
+        let result = fetch(&source.url, &feeds, &opts)
+            .map_err(anyhow::Error::from)
+            .and_then(|fetched| {
+                let path = match fetched {
+                    Fetched::NotModified { path } | Fetched::Downloaded { path, .. } => path,
+                };
+                import_one(
+                    &store,
+                    &path,
+                    &source.url,
+                    source.format,
+                    &source.name,
+                    args.skip_invalid,
+                )
+            });
+        match result {
+            Ok((stats, skipped)) => print_stats(&mut out, &stats, skipped, &source.url)?,
+            Err(e) => {
+                tracing::error!("source {}: {e:#}", source.name);
+                failed.push(source.name.clone());
+            }
+        }
+    }
+    out.flush()?;
+    if !failed.is_empty() {
+        bail!(
+            "{} of the sources failed to update ({}); their previous records are kept",
+            failed.len(),
+            failed.join(", ")
+        );
+    }
+    Ok(ExitStatus::Clean)
+}
+
+/// `feeds/bookworm.json` -> `bookworm`; `osv/PyPI/all.zip` -> `PyPI` (osv.dev's layout).
+fn source_name(path: &Path) -> anyhow::Result<String> {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| !s.is_empty() && s != "." && s != "..");
+    let name = match stem.as_deref() {
+        Some("all") => path
+            .parent()
+            .and_then(Path::file_name)
+            .map(|s| s.to_string_lossy().into_owned()),
+        _ => stem,
+    };
+    name.or_else(|| {
+        std::fs::canonicalize(path)
+            .ok()
+            .and_then(|p| p.file_name().map(|s| s.to_string_lossy().into_owned()))
+    })
+    .ok_or_else(|| {
+        anyhow!(
+            "cannot name a source after {}; pass --source NAME",
+            path.display()
+        )
+    })
+}
+
+fn import_one(
+    store: &Store,
+    path: &Path,
+    location: &str,
+    format: FeedFormat,
+    name: &str,
+    skip_invalid: bool,
+) -> anyhow::Result<(vigil_store::ImportStats, u64)> {
+    let meta = SourceMeta {
+        name: name.to_owned(),
+        format: detect_format(path, format),
+        location: location.to_owned(),
+    };
+    let rejected = || {
+        format!(
+            "import of {} rejected; source {name} is unchanged",
+            path.display()
+        )
+    };
+    let mut import = store.block_on(store.db().begin_import(meta))?;
+    let bar = spinner(name);
+    let mut skipped = 0u64;
+    for item in vigil_vulndb::open_feed(path, format) {
+        match item {
+            Ok(item) => {
+                let record = Record::new(&item.advisory)
+                    .with_context(|| format!("feed {}", item.location))
+                    .with_context(rejected)?;
+                store.block_on(import.add(record))?;
+                bar.inc(1);
+            }
+            Err(e) if !e.is_fatal() && skip_invalid => {
+                skipped += 1;
+                tracing::warn!("skipped: {e}");
+            }
+            Err(e) if !e.is_fatal() => {
+                bar.finish_and_clear();
+                return Err(anyhow!(e))
+                    .context(Hint(
+                        "pass --skip-invalid to import the other records and count the bad ones"
+                            .into(),
+                    ))
+                    .with_context(rejected);
+            }
+            Err(e) => {
+                bar.finish_and_clear();
+                return Err(anyhow!(e)).with_context(rejected);
+            }
+        }
+    }
+    if import.seen() == 0 {
+        bar.finish_and_clear();
+        bail!(
+            "{}: no advisories found (format {format}); source {name} is unchanged",
+            path.display()
+        );
+    }
+    bar.set_message(format!("{name}: committing"));
+    let stats = store.block_on(import.commit()).with_context(rejected)?;
+    bar.finish_and_clear();
+    Ok((stats, skipped))
+}
+
+/// The format to record for `db status`: the one asked for, or for `auto` the one the
+/// first feed file (in the reader's sorted order) looks like.
+fn detect_format(path: &Path, format: FeedFormat) -> String {
+    use std::io::Read;
+    if format != FeedFormat::Auto {
+        return format.as_str().to_owned();
+    }
+    let mut file = path.to_owned();
+    while file.is_dir() {
+        let Ok(rd) = std::fs::read_dir(&file) else {
+            break;
+        };
+        let mut entries: Vec<PathBuf> = rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                let n = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_lowercase())
+                    .unwrap_or_default();
+                !n.starts_with('.')
+                    && (p.is_dir()
+                        || [".json", ".yaml", ".yml", ".zip"]
+                            .iter()
+                            .any(|x| n.ends_with(x)))
+            })
+            .collect();
+        entries.sort();
+        match entries.into_iter().next() {
+            Some(p) => file = p,
+            None => break,
+        }
+    }
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if name.to_lowercase().ends_with(".zip") {
+        return FeedFormat::Osv.as_str().to_owned();
+    }
+    let mut prefix = Vec::new();
+    if let Ok(f) = std::fs::File::open(&file) {
+        let _ = f.take(64 << 10).read_to_end(&mut prefix);
+    }
+    vigil_vulndb::format::sniff(&name, &prefix)
+        .unwrap_or(FeedFormat::Auto)
+        .as_str()
+        .to_owned()
+}
+
+fn spinner(name: &str) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {prefix} {pos} advisories {per_sec} {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.set_prefix(name.to_owned());
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+fn age(t: SystemTime) -> Duration {
+    SystemTime::now().duration_since(t).unwrap_or_default()
+}
+
+fn status(config: &Config, args: &StatusArgs) -> anyhow::Result<ExitStatus> {
+    let store = config.open_store()?;
+    let sources = store.block_on(store.db().status())?;
+    let last = store.block_on(store.db().last_update())?;
+    let stale = last.is_none_or(|t| age(t) > config.db.max_age);
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        OutputFormat::Json => {
+            let sources: Vec<serde_json::Value> = sources.iter().map(source_json).collect();
+            let doc = serde_json::json!({
+                "database": config.database.to_string(),
+                "last_update": last.map(rfc3339),
+                "stale": stale,
+                "sources": sources,
+            });
+            serde_json::to_writer_pretty(&mut out, &doc)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Table => {
+            writeln!(out, "database: {}", config.database)?;
+            status_table(&mut out, &sources)?;
+        }
+    }
+    out.flush()?;
+    drop(out);
+    warn_stale(config, last);
+    Ok(ExitStatus::Clean)
+}
+
+#[allow(clippy::print_stderr)] // a warning for the person at the terminal, beside the data
+fn warn_stale(config: &Config, last: Option<SystemTime>) {
+    match last {
+        None => eprintln!(
+            "warning: the vulnerability database is empty\nhint: run `vigil db update`, or `vigil db import PATH` offline"
+        ),
+        Some(t) if age(t) > config.db.max_age => eprintln!(
+            "warning: the vulnerability database was last updated {} ago, more than db.max_age ({})\nhint: run `vigil db update`",
+            humantime::format_duration(Duration::from_secs(age(t).as_secs())),
+            humantime::format_duration(config.db.max_age)
+        ),
+        Some(_) => {}
+    }
+}
+
+fn source_json(s: &SourceStatus) -> serde_json::Value {
+    let ecosystems: serde_json::Map<String, serde_json::Value> = s
+        .ecosystems
+        .iter()
+        .map(|(e, n)| (e.clone(), (*n).into()))
+        .collect();
+    serde_json::json!({
+        "name": s.name,
+        "format": s.format,
+        "location": s.location,
+        "records": s.records,
+        "ecosystems": ecosystems,
+        "imported_at": rfc3339(s.imported_at),
+        "checked_at": rfc3339(s.checked_at),
+        "age_seconds": age(s.checked_at).as_secs(),
+        "digest": format!("sha256:{}", s.digest),
+    })
+}
+
+fn status_table(out: &mut impl Write, sources: &[SourceStatus]) -> std::io::Result<()> {
+    let header = [
+        "SOURCE",
+        "FORMAT",
+        "RECORDS",
+        "LAST IMPORT",
+        "AGE",
+        "DIGEST",
+    ];
+    let rows: Vec<[String; 6]> = sources
+        .iter()
+        .map(|s| {
+            [
+                s.name.clone(),
+                s.format.clone(),
+                s.records.to_string(),
+                rfc3339(s.checked_at),
+                humantime::format_duration(Duration::from_secs(age(s.checked_at).as_secs()))
+                    .to_string(),
+                format!("sha256:{}", &s.digest[..s.digest.len().min(12)]),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.len());
+        }
+    }
+    let line = |out: &mut dyn Write, cells: [&str; 6]| -> std::io::Result<()> {
+        let mut text = String::new();
+        for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
+            if i == 2 {
+                text.push_str(&format!("{c:>w$}  "));
+            } else {
+                text.push_str(&format!("{c:<w$}  "));
+            }
+        }
+        writeln!(out, "{}", text.trim_end())
+    };
+    line(out, header)?;
+    for (r, s) in rows.iter().zip(sources) {
+        line(
+            out,
+            [&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]].map(|x| x.as_str()),
+        )?;
+        let ecos: Vec<String> = s
+            .ecosystems
+            .iter()
+            .map(|(e, n)| format!("{e} {n}"))
+            .collect();
+        writeln!(out, "  ecosystems: {}", ecos.join(", "))?;
+    }
+    Ok(())
+}
+
+fn show(config: &Config, args: &ShowArgs) -> anyhow::Result<ExitStatus> {
+    let store = config.open_store()?;
+    let found = store.block_on(store.db().advisory(&args.id))?;
+    if found.is_empty() {
+        bail!("no advisory has the id or alias {}", args.id);
+    }
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        OutputFormat::Json => {
+            let doc: Vec<serde_json::Value> = found
+                .iter()
+                .map(|s| serde_json::json!({"source": s.source, "advisory": s.advisory}))
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &doc)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Table => {
+            for (i, s) in found.iter().enumerate() {
+                if i > 0 {
+                    writeln!(out)?;
+                }
+                show_text(&mut out, s)?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(ExitStatus::Clean)
+}
+
+fn show_text(out: &mut impl Write, s: &StoredAdvisory) -> std::io::Result<()> {
+    let a = &s.advisory;
+    writeln!(out, "{} (source {})", a.id, s.source)?;
+    let list =
+        |v: &[vigil_vulndb::VulnId]| v.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(", ");
+    if !a.aliases.is_empty() {
+        writeln!(out, "aliases: {}", list(&a.aliases))?;
+    }
+    if !a.upstream.is_empty() {
+        writeln!(out, "upstream: {}", list(&a.upstream))?;
+    }
+    for (k, v) in [
+        ("published", &a.published),
+        ("modified", &a.modified),
+        ("withdrawn", &a.withdrawn),
+        ("summary", &a.summary),
+    ] {
+        if let Some(v) = v {
+            writeln!(out, "{k}: {v}")?;
+        }
+    }
+    let severity = vigil_vulndb::severity::assess(a);
+    writeln!(out, "severity: {}", severity_text(&severity))?;
+    for v in &a.severity {
+        writeln!(out, "  {} {}", v.kind.osv_name(), v.score)?;
+    }
+    writeln!(out, "affected:")?;
+    for af in &a.affected {
+        let mut parts = Vec::new();
+        for r in &af.ranges {
+            let events: Vec<String> = r
+                .events
+                .iter()
+                .map(|e| {
+                    let k = match e {
+                        Event::Introduced(_) => "introduced",
+                        Event::Fixed(_) => "fixed",
+                        Event::LastAffected(_) => "last_affected",
+                        Event::Limit(_) => "limit",
+                    };
+                    format!("{k} {}", e.version())
+                })
+                .collect();
+            parts.push(events.join(", "));
+        }
+        if !af.versions.is_empty() {
+            parts.push(format!("{} listed versions", af.versions.len()));
+        }
+        if let Some(state) = af.fix_state {
+            parts.push(state.as_str().to_owned());
+        }
+        writeln!(
+            out,
+            "  {} {}: {}",
+            af.package.ecosystem,
+            af.package.name,
+            parts.join("; ")
+        )?;
+    }
+    if !a.references.is_empty() {
+        writeln!(out, "references:")?;
+        for r in &a.references {
+            writeln!(out, "  {}", r.url)?;
+        }
+    }
+    Ok(())
+}
+
+fn severity_text(
+    (severity, from): &(vigil_vulndb::Severity, vigil_vulndb::SeveritySource),
+) -> String {
+    use vigil_vulndb::SeveritySource;
+    match from {
+        SeveritySource::Label { label } => format!("{} (label {label})", severity.as_str()),
+        SeveritySource::Cvss { kind, score, .. } => {
+            format!(
+                "{} (CVSS {} base score {score:.1})",
+                severity.as_str(),
+                kind.osv_name()
+            )
+        }
+        SeveritySource::None => severity.as_str().to_owned(),
+    }
 }

@@ -1,0 +1,411 @@
+//! vigil's configuration (SPEC 9.7): one TOML file plus `VIGIL_*` environment variables,
+//! each also a global command-line flag. A flag beats its variable, a variable beats the
+//! file, the file beats the default.
+//!
+//! | setting | flag / variable | file key | default |
+//! |---|---|---|---|
+//! | configuration file | `--config` / `VIGIL_CONFIG` | | `$XDG_CONFIG_HOME/vigil/config.toml` (`~/.config/vigil/config.toml`); a missing default file is not an error |
+//! | data directory | `--data-dir` / `VIGIL_DATA_DIR` | `data_dir` | `$XDG_DATA_HOME/vigil` (`~/.local/share/vigil`); holds `vigil.db` |
+//! | layer cache | `--cache-dir` / `VIGIL_CACHE_DIR` | `cache_dir` | `$XDG_CACHE_HOME/vigil` (`~/.cache/vigil`) |
+//! | database | `--database-url` / `VIGIL_DATABASE_URL` | `database_url` | `<data dir>/vigil.db`; a SQLite path, `sqlite:PATH` or `postgres://...`; overrides the data directory |
+//! | server | `--server` / `VIGIL_SERVER` | `server` | none: the CLI uses the local store |
+//! | token | `--token` / `VIGIL_TOKEN` | `token` | none; always shown masked |
+//! | database age limit | | `db.max_age` | `7d` (humantime: `36h`, `2weeks`); an older database is reported (SPEC 5.7) |
+//! | feed sources | | `[[db.sources]]` | [`default_sources`]: osv.dev exports, Debian tracker, Alpine secdb |
+//!
+//! A `[[db.sources]]` entry has `name`, `url`, `format` (`auto`, `osv`, `alpine-secdb`,
+//! `debian-tracker`; default `auto`) and an optional `sha256` the download must have. When
+//! the file lists sources, they replace the default list.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use serde::{Deserialize, Serialize};
+use vigil_store::{Database, Location};
+use vigil_vulndb::FeedFormat;
+
+/// Global flags of the configuration (flattened into the top-level arguments).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigArgs {
+    /// Configuration file [default: $XDG_CONFIG_HOME/vigil/config.toml]
+    #[arg(
+        long = "config",
+        global = true,
+        env = "VIGIL_CONFIG",
+        value_name = "FILE"
+    )]
+    pub config: Option<PathBuf>,
+    /// Data directory, holds the SQLite database [default: $XDG_DATA_HOME/vigil]
+    #[arg(long, global = true, env = "VIGIL_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Layer cache directory [default: $XDG_CACHE_HOME/vigil]
+    #[arg(long, global = true, env = "VIGIL_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Database: a SQLite file or postgres://...; overrides the data directory
+    #[arg(
+        long,
+        global = true,
+        env = "VIGIL_DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub database_url: Option<String>,
+    /// vigil server to talk to instead of the local store
+    #[arg(long, global = true, env = "VIGIL_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+    /// API token for --server
+    #[arg(
+        long,
+        global = true,
+        env = "VIGIL_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The configuration file that was read, if any.
+    pub file: Option<PathBuf>,
+    /// Data directory (default `$XDG_DATA_HOME/vigil`).
+    pub data_dir: PathBuf,
+    /// Layer cache directory (default `$XDG_CACHE_HOME/vigil`).
+    pub cache_dir: PathBuf,
+    /// The database (default `<data_dir>/vigil.db`).
+    pub database: Location,
+    /// Server URL (default none: the local store).
+    pub server: Option<String>,
+    /// API token (default none). Never printed.
+    pub token: Option<Secret>,
+    /// The vulnerability database settings.
+    pub db: DbConfig,
+}
+
+/// `[db]`: the vulnerability database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbConfig {
+    /// A database last updated longer ago than this is reported as stale (default 7 days).
+    pub max_age: Duration,
+    /// Feeds `vigil db update` downloads (default [`default_sources`]).
+    pub sources: Vec<SourceConfig>,
+}
+
+/// One feed to download and import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// The source name in the database (what `db status` lists).
+    pub name: String,
+    /// Where to download it.
+    pub url: String,
+    /// Its format (default `auto`: detected from the content).
+    #[serde(default = "auto")]
+    pub format: FeedFormat,
+    /// The SHA-256 the download must have (hex), if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+fn auto() -> FeedFormat {
+    FeedFormat::Auto
+}
+
+/// A secret: `Debug` and `Display` print `****` (STYLE.md).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, for the one place that sends it.
+    #[allow(dead_code)] // the server client (VIGIL_SERVER) uses it
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("****")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("****")
+    }
+}
+
+/// Where osv.dev publishes its per-ecosystem exports (`<base>/<ecosystem>/all.zip`).
+pub const OSV_EXPORT_BASE: &str = "https://osv-vulnerabilities.storage.googleapis.com";
+/// The osv.dev ecosystems fetched by default.
+pub const OSV_ECOSYSTEMS: &[&str] = &[
+    "PyPI",
+    "npm",
+    "Go",
+    "crates.io",
+    "Maven",
+    "RubyGems",
+    "NuGet",
+    "Packagist",
+    "Debian",
+    "Alpine",
+];
+/// The Debian security tracker's JSON export.
+pub const DEBIAN_TRACKER_URL: &str = "https://security-tracker.debian.org/tracker/data/json";
+/// Alpine secdb (`<base>/<release>/<repository>.json`).
+pub const ALPINE_SECDB_BASE: &str = "https://secdb.alpinelinux.org";
+/// Alpine releases whose secdb is fetched by default.
+pub const ALPINE_RELEASES: &[&str] = &["v3.18", "v3.19", "v3.20", "v3.21", "v3.22"];
+
+/// The default feed sources: what a user with internet gets without configuring anything.
+pub fn default_sources() -> Vec<SourceConfig> {
+    let mut out: Vec<SourceConfig> = OSV_ECOSYSTEMS
+        .iter()
+        .map(|eco| SourceConfig {
+            name: format!("osv-{eco}"),
+            url: format!("{OSV_EXPORT_BASE}/{eco}/all.zip"),
+            format: FeedFormat::Osv,
+            sha256: None,
+        })
+        .collect();
+    out.push(SourceConfig {
+        name: "debian-tracker".into(),
+        url: DEBIAN_TRACKER_URL.into(),
+        format: FeedFormat::DebianTracker,
+        sha256: None,
+    });
+    for release in ALPINE_RELEASES {
+        for repo in ["main", "community"] {
+            out.push(SourceConfig {
+                name: format!("alpine-secdb-{release}-{repo}"),
+                url: format!("{ALPINE_SECDB_BASE}/{release}/{repo}.json"),
+                format: FeedFormat::AlpineSecdb,
+                sha256: None,
+            });
+        }
+    }
+    out
+}
+
+/// The configuration file's layout.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    cache_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    server: Option<String>,
+    token: Option<String>,
+    #[serde(default)]
+    db: FileDb,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDb {
+    max_age: Option<String>,
+    sources: Option<Vec<SourceConfig>>,
+}
+
+impl Config {
+    /// The effective configuration of this process: its command-line flags, `VIGIL_*`
+    /// variables, the configuration file, then the defaults.
+    pub fn load() -> anyhow::Result<Self> {
+        Self::load_from(&process_args())
+    }
+
+    /// The effective configuration for the given flags (and the environment's variables).
+    pub fn load_from(args: &ConfigArgs) -> anyhow::Result<Self> {
+        let (file_path, explicit) = match &args.config {
+            Some(p) => (Some(p.clone()), true),
+            None => (
+                dirs::config_dir().map(|d| d.join("vigil/config.toml")),
+                false,
+            ),
+        };
+        let (file, file_cfg) = match &file_path {
+            Some(p) => match std::fs::read_to_string(p) {
+                Ok(text) => {
+                    let cfg: FileConfig = toml::from_str(&text)
+                        .with_context(|| format!("invalid configuration file {}", p.display()))?;
+                    (Some(p.clone()), cfg)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+                    (None, FileConfig::default())
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| {
+                        format!("cannot read configuration file {}", p.display())
+                    });
+                }
+            },
+            None => (None, FileConfig::default()),
+        };
+        let base = file.as_deref().and_then(Path::parent);
+        let resolve = |p: PathBuf| match base {
+            // Relative paths in the file are relative to the file.
+            Some(b) if p.is_relative() => b.join(p),
+            _ => p,
+        };
+
+        let data_dir = match args.data_dir.clone() {
+            Some(d) => d,
+            None => match file_cfg.data_dir.map(resolve) {
+                Some(d) => d,
+                None => dirs::data_dir().map(|d| d.join("vigil")).context(
+                    "cannot find the XDG data directory (is HOME set?); set VIGIL_DATA_DIR",
+                )?,
+            },
+        };
+        let cache_dir = match args.cache_dir.clone() {
+            Some(d) => d,
+            None => match file_cfg.cache_dir.map(resolve) {
+                Some(d) => d,
+                None => dirs::cache_dir().map(|d| d.join("vigil")).context(
+                    "cannot find the XDG cache directory (is HOME set?); set VIGIL_CACHE_DIR",
+                )?,
+            },
+        };
+        let database = match args.database_url.clone().or(file_cfg.database_url) {
+            Some(url) if url.trim().is_empty() => bail!("database URL is empty"),
+            Some(url) => Location::parse(&url),
+            None => Location::Sqlite(data_dir.join("vigil.db")),
+        };
+        let max_age = match &file_cfg.db.max_age {
+            Some(text) => humantime::parse_duration(text).with_context(|| {
+                format!(
+                    "invalid db.max_age {text:?} in {}: expected a duration such as 7d or 36h",
+                    file.as_deref()
+                        .unwrap_or(Path::new("the configuration"))
+                        .display()
+                )
+            })?,
+            None => Duration::from_secs(7 * 24 * 3600),
+        };
+        let sources = file_cfg.db.sources.unwrap_or_else(default_sources);
+        let mut seen = std::collections::HashSet::new();
+        for s in &sources {
+            if !seen.insert(s.name.as_str()) {
+                bail!("db.sources lists the source name {:?} twice", s.name);
+            }
+            if let Some(h) = &s.sha256
+                && (h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()))
+            {
+                bail!("db.sources {:?}: sha256 {h:?} is not 64 hex digits", s.name);
+            }
+        }
+        Ok(Self {
+            file,
+            data_dir,
+            cache_dir,
+            database,
+            server: args.server.clone().or(file_cfg.server),
+            token: args.token.clone().or(file_cfg.token).map(Secret),
+            db: DbConfig { max_age, sources },
+        })
+    }
+
+    /// Opens (creating and migrating if needed) the configured database.
+    pub fn open_store(&self) -> anyhow::Result<Store> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        let db = rt
+            .block_on(vigil_store::open(&self.database))
+            .context("cannot open the vulnerability database")?;
+        Ok(Store { rt, db })
+    }
+
+    /// The effective configuration as TOML, secrets masked (`vigil config show`).
+    pub fn to_toml(&self) -> String {
+        #[derive(Serialize)]
+        struct Shown<'a> {
+            config_file: String,
+            data_dir: String,
+            cache_dir: String,
+            database_url: String,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            server: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            token: Option<&'a str>,
+            db: ShownDb<'a>,
+        }
+        #[derive(Serialize)]
+        struct ShownDb<'a> {
+            max_age: String,
+            sources: &'a [SourceConfig],
+        }
+        let shown = Shown {
+            config_file: self
+                .file
+                .as_ref()
+                .map_or_else(|| "(none)".to_owned(), |p| p.display().to_string()),
+            data_dir: self.data_dir.display().to_string(),
+            cache_dir: self.cache_dir.display().to_string(),
+            database_url: self.database.to_string(),
+            server: self.server.as_deref(),
+            token: self.token.as_ref().map(|_| "****"),
+            db: ShownDb {
+                max_age: humantime::format_duration(self.db.max_age).to_string(),
+                sources: &self.db.sources,
+            },
+        };
+        toml::to_string(&shown).unwrap_or_else(|e| format!("# cannot show configuration: {e}\n"))
+    }
+}
+
+/// An open database and the runtime that drives it, for the synchronous commands.
+pub struct Store {
+    rt: tokio::runtime::Runtime,
+    db: Box<dyn Database>,
+}
+
+impl Store {
+    /// The database.
+    pub fn db(&self) -> &dyn Database {
+        &*self.db
+    }
+
+    /// Runs one of the database's futures to completion.
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+}
+
+/// The configuration flags of this process's command line (clap already merged in the
+/// `VIGIL_*` variables). Parsed again here so that any command can call [`Config::load`]
+/// without threading the global arguments through.
+fn process_args() -> ConfigArgs {
+    use clap::Parser;
+    crate::cli::Cli::try_parse()
+        .map(|cli| cli.global.config)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_cover_the_issue_sources() {
+        let s = default_sources();
+        for eco in OSV_ECOSYSTEMS {
+            assert!(
+                s.iter()
+                    .any(|x| x.url.ends_with(&format!("/{eco}/all.zip")))
+            );
+        }
+        assert!(s.iter().any(|x| x.format == FeedFormat::DebianTracker));
+        assert!(s.iter().any(|x| x.format == FeedFormat::AlpineSecdb));
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret("hunter2".into());
+        assert_eq!(format!("{s} {s:?}"), "**** ****");
+    }
+}
