@@ -11,8 +11,10 @@
 pub mod cache;
 pub mod inventory;
 pub mod merge;
+pub mod report;
 
 pub use inventory::{
     DetectorError, Error, ImageSummary, Inventory, InventoryPackage, LayerSummary, Options,
     Progress, inventory,
 };
+pub use report::{CoverageReport, MatchContext, Report, Summary};

@@ -29,6 +29,8 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Find the known vulnerabilities of an image
+    Scan(cmd::scan::ScanArgs),
     /// List the packages installed in an image (OS packages, language packages)
     Inventory(cmd::inventory::InventoryArgs),
     /// Compare versions the way each ecosystem's package manager does

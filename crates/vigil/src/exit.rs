@@ -30,7 +30,8 @@ impl From<ExitStatus> for ExitCode {
 }
 
 /// A suggestion printed on its own `hint:` line after the error chain.
-/// Attach it with `anyhow::Error::context(Hint(..))`... or wrap: `Err(anyhow!(..).context(..))`.
+/// Attach it anywhere in the chain (`.context(Hint(..))`); `main` prints it on its own line
+/// and leaves it out of the error sentence.
 #[derive(Debug)]
 pub struct Hint(pub String);
 

@@ -5,6 +5,7 @@ mod cli;
 mod cmd;
 mod config;
 mod exit;
+mod output;
 mod progress;
 
 use std::process::ExitCode;
@@ -29,14 +30,27 @@ fn main() -> ExitCode {
     status.into()
 }
 
-/// Prints the error chain on stderr as `error: outer: inner`, plus any `hint:` lines.
+/// Prints the error chain on stderr as `error: outer: inner`, then the `hint:` lines of any
+/// [`exit::Hint`] in the chain (hints are not part of the error sentence).
 #[allow(clippy::print_stderr)]
 fn report_error(err: &anyhow::Error) {
-    eprintln!("error: {err:#}");
+    let mut parts: Vec<String> = Vec::new();
+    let mut hints = Vec::new();
     for cause in err.chain() {
         if let Some(hint) = cause.downcast_ref::<exit::Hint>() {
-            eprintln!("hint: {}", hint.0);
+            hints.push(hint.0.clone());
+            continue;
         }
+        let text = cause.to_string();
+        // Some library errors repeat their source in their own message; print it once.
+        if parts.last().is_some_and(|prev| prev.ends_with(&text)) {
+            continue;
+        }
+        parts.push(text);
+    }
+    eprintln!("error: {}", parts.join(": "));
+    for hint in hints {
+        eprintln!("hint: {hint}");
     }
 }
 

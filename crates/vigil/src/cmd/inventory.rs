@@ -1,11 +1,11 @@
 //! `vigil inventory IMAGE` (issue 3): the packages installed in an image.
 
 use std::io::Write;
-use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
+use crate::config::Config;
 use crate::exit::ExitStatus;
 use crate::progress::LayerBar;
 
@@ -47,16 +47,13 @@ pub struct ImageArgs {
         requires = "username"
     )]
     pub password: Option<String>,
-    /// Layer cache directory (default: the XDG cache directory)
-    #[arg(long, env = "VIGIL_CACHE_DIR")]
-    pub cache_dir: Option<PathBuf>,
     /// Do not read or write the layer cache
     #[arg(long)]
     pub no_cache: bool,
 }
 
 impl ImageArgs {
-    pub fn scan_options(&self) -> anyhow::Result<vigil_scan::Options> {
+    pub fn scan_options(&self, config: &Config) -> anyhow::Result<vigil_scan::Options> {
         let platform = self
             .platform
             .parse()
@@ -68,28 +65,16 @@ impl ImageArgs {
             password: self.password.clone(),
             ..vigil_image::Options::default()
         };
-        let cache_dir = if self.no_cache {
-            None
-        } else {
-            self.cache_dir.clone().or_else(default_cache_dir)
-        };
+        let cache_dir = (!self.no_cache).then(|| config.cache_dir.clone());
         Ok(vigil_scan::Options { image, cache_dir })
     }
 }
 
-/// `$XDG_CACHE_HOME/vigil`, else `~/.cache/vigil`.
-fn default_cache_dir() -> Option<PathBuf> {
-    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(x).join("vigil"));
-    }
-    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("vigil"))
-}
-
 pub fn run(args: InventoryArgs) -> anyhow::Result<ExitStatus> {
-    let opts = args.image_opts.scan_options()?;
+    let config = Config::load()?;
+    let opts = args.image_opts.scan_options(&config)?;
     let bar = LayerBar::new();
-    let inv = vigil_scan::inventory(&args.image, &opts, Some(&bar))
-        .with_context(|| format!("cannot read image {}", args.image))?;
+    let inv = vigil_scan::inventory(&args.image, &opts, Some(&bar))?;
     drop(bar);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

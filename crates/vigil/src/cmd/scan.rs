@@ -1,0 +1,134 @@
+//! `vigil scan IMAGE` (issue 6): the image's known vulnerabilities, with coverage.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use anyhow::{Context, anyhow};
+use clap::{Args, ValueEnum};
+use vigil_matcher::DatabaseState;
+use vigil_scan::MatchContext;
+use vigil_vulndb::Severity;
+
+use crate::cmd::inventory::ImageArgs;
+use crate::config::Config;
+use crate::exit::{ExitStatus, Hint};
+use crate::output;
+use crate::progress::LayerBar;
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Image reference: oci:DIR[:TAG|@DIGEST], oci-archive:FILE[:TAG], docker-archive:FILE,
+    /// dir:ROOTFS, docker://HOST/REPO:TAG, HOST/REPO[:TAG|@DIGEST], or a path (sniffed)
+    pub image: String,
+    #[command(flatten)]
+    pub image_opts: ImageArgs,
+    /// Output format
+    #[arg(long, short, value_enum, default_value_t = ScanFormat::Table)]
+    pub format: ScanFormat,
+    /// Write the report to FILE instead of standard output
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit with code 1 when a finding is at or above this severity
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+    /// Also exit with code 1 when the scan is incomplete (coverage gaps, SPEC 5.7)
+    #[arg(long)]
+    pub fail_on_incomplete: bool,
+    /// Only report findings of these severities (comma-separated)
+    #[arg(long, value_delimiter = ',', value_parser = parse_severity)]
+    pub severity: Vec<Severity>,
+    /// Only report findings that have a fixed version
+    #[arg(long)]
+    pub ignore_unfixed: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ScanFormat {
+    Table,
+    Json,
+    Sarif,
+    Cyclonedx,
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse::<Severity>().map_err(|_| {
+        format!("expected one of critical, high, medium, low, unknown, found {s:?}")
+    })
+}
+
+pub fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
+    let config = Config::load()?;
+    let store = config.open_store()?;
+    let db = store.db();
+    let ecosystems = store
+        .block_on(db.ecosystems())
+        .context("cannot read the vulnerability database")?;
+    if ecosystems.is_empty() {
+        return Err(anyhow!(Hint(
+            "run `vigil db update` to download the feeds, or `vigil db import PATH` offline".into()
+        )))
+        .context(format!(
+            "the vulnerability database {} is empty: a scan against it would find nothing",
+            config.database
+        ));
+    }
+    let updated = store.block_on(db.last_update())?;
+
+    let opts = args.image_opts.scan_options(&config)?;
+    let bar = LayerBar::new();
+    let inventory = vigil_scan::inventory(&args.image, &opts, Some(&bar))?;
+    drop(bar);
+
+    let keys: Vec<(String, String)> = vigil_scan::report::lookup_keys(&inventory)
+        .into_iter()
+        .map(|k| (k.ecosystem, k.name))
+        .collect();
+    let advisories: Vec<_> = store
+        .block_on(db.advisories_for(&keys))
+        .context("cannot read advisories from the vulnerability database")?
+        .into_iter()
+        .map(|s| s.advisory)
+        .collect();
+    let ctx = MatchContext {
+        database: DatabaseState {
+            ecosystems: ecosystems.into_iter().collect(),
+            updated,
+        },
+        max_age: config.db.max_age,
+        now: SystemTime::now(),
+    };
+    let mut report = vigil_scan::report::build(inventory, &advisories, &ctx);
+    report.filter(&args.severity, args.ignore_unfixed);
+
+    let write = |out: &mut dyn Write| -> anyhow::Result<()> {
+        match args.format {
+            ScanFormat::Table => output::table::write_scan(out, &report, output::color_for_stdout())?,
+            ScanFormat::Json => {
+                serde_json::to_writer_pretty(&mut *out, &report)?;
+                writeln!(out)?;
+            }
+            ScanFormat::Sarif => output::sarif::write(out, &report)?,
+            ScanFormat::Cyclonedx => output::cyclonedx::write(out, &report)?,
+        }
+        out.flush()?;
+        Ok(())
+    };
+    match &args.output {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            write(&mut std::io::BufWriter::new(file))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        None => write(&mut std::io::BufWriter::new(std::io::stdout().lock()))?,
+    }
+
+    let over = args.fail_on.is_some_and(|t| report.has_at_or_above(t));
+    let incomplete = args.fail_on_incomplete && !report.coverage.coverage.complete;
+    Ok(if over || incomplete {
+        ExitStatus::Findings
+    } else {
+        ExitStatus::Clean
+    })
+}
