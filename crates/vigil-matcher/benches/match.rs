@@ -4,13 +4,15 @@
 //!
 //! Run: `cargo bench -p vigil-matcher --bench match`.
 //!
-//! Workload, generated here from real records: every `Debian:12` entry of the shared
-//! osv.dev Debian records (`shared/fixtures/feeds/osv-debian`, parsed with vigil-vulndb) is
-//! copied onto synthetic source packages `pkg-N`, 20 real entries per package, each copy
-//! under its own id (`CVE-…-N`, aliases kept and suffixed likewise), so that 10,000
-//! packages have 200,000 advisories with real event versions, urgencies and fix states.
-//! Each package's installed version is a real version string from the same records. Long
-//! texts (details, references) are dropped: they are not read by matching.
+//! Workload, generated here from real records: the `Debian:12` entries of the real
+//! tracker data (`shared/fixtures/feeds/debian-tracker/bookworm.json`, read with
+//! vigil-vulndb's feed reader: 1,471 entries, mostly resolved, some open) are copied onto
+//! synthetic source packages `pkg-N`, 20 real entries per package, each copy under its own
+//! id (`DEBIAN-CVE-…-N`, aliases suffixed likewise), so 10,000 packages face 200,000
+//! advisories with real event versions, urgencies and fix states. Like the real test image,
+//! 9 packages in 10 are up to date (installed at the highest fixed version among their
+//! entries: only open issues remain); 1 in 10 is old (at the lowest one: most of its
+//! entries are fixed above it). Descriptions are dropped: matching never reads them.
 //!
 //! Peer: the floor of the work itself, measured on the same data: parse each package's
 //! installed version and compare it with every event version of its 20 entries with
@@ -31,42 +33,15 @@ const PACKAGES: usize = 10_000;
 const PER_PACKAGE: usize = 20;
 const RUNS: usize = 15;
 
-fn feeds() -> std::path::PathBuf {
-    std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/feeds/osv-debian"
-    ))
-    .to_path_buf()
-}
-
-/// The `Debian:12` entries of the real records, each with its advisory's ids and label.
+/// The `Debian:12` entries of the real tracker data, each with its advisory's ids.
 fn real_entries() -> Vec<(Advisory, Affected)> {
-    let mut files = Vec::new();
-    let mut stack = vec![feeds()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).expect("osv-debian fixtures") {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "json") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
+    let path = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/fixtures/feeds/debian-tracker/bookworm.json"
+    ));
     let mut out = Vec::new();
-    for f in files {
-        // osv.dev's GIT-only entries have `"package": {}`; drop them before parsing, as
-        // the tests do (they never match an installed package).
-        let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
-        if let Some(a) = v.get_mut("affected").and_then(|a| a.as_array_mut()) {
-            a.retain(|e| {
-                e.get("package")
-                    .is_none_or(|p| p.as_object().is_none_or(|o| !o.is_empty()))
-            });
-        }
-        let adv = vigil_vulndb::osv::parse_json_record(&serde_json::to_vec(&v).unwrap())
-            .unwrap_or_else(|e| panic!("{}: {e:?}", f.display()));
+    for item in vigil_vulndb::open_feed(path, vigil_vulndb::FeedFormat::DebianTracker) {
+        let adv = item.expect("bookworm.json reads").advisory;
         for aff in adv
             .affected
             .iter()
@@ -74,6 +49,7 @@ fn real_entries() -> Vec<(Advisory, Affected)> {
         {
             let mut slim = Advisory::new(adv.id.clone());
             slim.aliases = adv.aliases.clone();
+            slim.upstream = adv.upstream.clone();
             slim.summary = adv.summary.clone();
             slim.severity = adv.severity.clone();
             out.push((slim, aff.clone()));
@@ -96,12 +72,6 @@ fn workload() -> Workload {
         "expected the osv-debian fixtures, found {} entries",
         real.len()
     );
-    let versions: Vec<String> = real
-        .iter()
-        .flat_map(|(_, a)| a.ranges.iter().flat_map(|r| r.events.iter()))
-        .map(|e| e.version().to_owned())
-        .filter(|v| v != "0")
-        .collect();
     let mut advisories = Vec::with_capacity(PACKAGES * PER_PACKAGE);
     let mut packages = Vec::with_capacity(PACKAGES);
     let mut candidates = Vec::with_capacity(PACKAGES);
@@ -112,18 +82,35 @@ fn workload() -> Workload {
             let (adv, aff) = &real[(n * 7 + k * 13) % real.len()];
             let mut copy = adv.clone();
             copy.id = VulnId::new(format!("{}-{n}", adv.id));
-            copy.aliases = adv
-                .aliases
-                .iter()
-                .map(|a| VulnId::new(format!("{a}-{n}")))
-                .collect();
+            let suffix = |ids: &[VulnId]| {
+                ids.iter()
+                    .map(|a| VulnId::new(format!("{a}-{n}")))
+                    .collect()
+            };
+            copy.aliases = suffix(&adv.aliases);
+            copy.upstream = suffix(&adv.upstream);
             let mut entry = aff.clone();
             entry.package.name = name.clone();
             copy.affected = vec![entry];
             mine.push(advisories.len());
             advisories.push(copy);
         }
-        let version = versions[(n * 31) % versions.len()].clone();
+        let mut fixes: Vec<&str> = mine
+            .iter()
+            .flat_map(|&i: &usize| advisories[i].affected[0].ranges.iter())
+            .flat_map(|r: &vigil_vulndb::Range| r.events.iter())
+            .filter_map(|e| match e {
+                vigil_vulndb::Event::Fixed(v) => Some(v.as_str()),
+                _ => None,
+            })
+            .collect();
+        fixes.sort_by(|a, b| Scheme::Dpkg.compare(a, b).unwrap());
+        let version = if n % 10 == 9 {
+            fixes.first()
+        } else {
+            fixes.last()
+        }
+        .map_or_else(|| "1.0-1".to_owned(), |v| (*v).to_owned());
         packages.push(Package {
             ecosystem: "deb".into(),
             name: format!("lib{name}"),

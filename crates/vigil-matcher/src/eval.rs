@@ -18,157 +18,57 @@
 //!   of the advisory that does not parse.
 //! - `SEMVER` ranges compare by SemVer 2 whatever the ecosystem, except Go, whose
 //!   versions carry a `v` and pseudo-versions and have a scheme of their own.
-//! - Event versions are parsed once, when the advisory is indexed; the installed version
-//!   once per package and scheme.
+//! - Versions are compared as strings: dpkg, rpm and apk comparisons parse in place and
+//!   allocate nothing, which keeps matching close to the cost of the comparisons alone.
 
 use std::cmp::Ordering;
 use std::str::FromStr;
 
-use vigil_version::{Ecosystem, Scheme, Version};
+use vigil_version::{Ecosystem, ParseError, Scheme};
 use vigil_vulndb::{Affected, Event, RangeKind};
 
-/// The comparison scheme of a range of the given kind in the given OSV ecosystem.
-pub(crate) fn scheme_for(ecosystem: &str, kind: RangeKind) -> Option<Scheme> {
-    let eco = Ecosystem::from_str(ecosystem).ok()?;
-    Some(match kind {
-        RangeKind::Ecosystem => eco.scheme(),
-        RangeKind::Semver if eco == Ecosystem::Go => Scheme::Go,
-        RangeKind::Semver => Scheme::Semver,
-    })
+/// The comparison schemes of one OSV ecosystem: for its `ECOSYSTEM` ranges (and `versions`
+/// list) and for its `SEMVER` ranges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Schemes {
+    ecosystem: Scheme,
+    semver: Scheme,
 }
 
-#[derive(Debug)]
-enum Point {
-    /// `introduced: "0"`: before every version.
-    Start,
-    Introduced(Version),
-    LastAffected(Version),
-    Fixed(Version),
-}
-
-impl Point {
-    fn rank(&self) -> u8 {
-        match self {
-            Point::Start | Point::Introduced(_) => 0,
-            Point::LastAffected(_) => 1,
-            Point::Fixed(_) => 2,
-        }
-    }
-    fn version(&self) -> Option<&Version> {
-        match self {
-            Point::Start => None,
-            Point::Introduced(v) | Point::LastAffected(v) | Point::Fixed(v) => Some(v),
-        }
-    }
-}
-
-#[derive(Debug)]
-struct PreparedRange {
-    scheme: Scheme,
-    points: Vec<Point>,
-    limits: Vec<Version>,
-}
-
-/// One `affected` entry, with every event version parsed and sorted.
-#[derive(Debug)]
-pub(crate) struct Prepared {
-    ranges: Vec<PreparedRange>,
-    /// Scheme of the ecosystem, for the `versions` list.
-    scheme: Scheme,
-    /// The first problem met while parsing the entry's versions, reported when the entry
-    /// is evaluated for a package (the entry cannot say anything reliable then).
-    error: Option<String>,
-}
-
-impl Prepared {
-    /// Prepares `affected`; `None` when its ecosystem is not one vigil can compare
-    /// versions in (no installed package can be in such an ecosystem either).
-    pub(crate) fn new(affected: &Affected) -> Option<Prepared> {
-        let ecosystem = affected.package.ecosystem.as_str();
-        let scheme = scheme_for(ecosystem, RangeKind::Ecosystem)?;
-        let mut error = None;
-        let mut ranges = Vec::with_capacity(affected.ranges.len());
-        for range in &affected.ranges {
-            let Some(scheme) = scheme_for(ecosystem, range.kind) else {
-                continue;
-            };
-            let mut points = Vec::with_capacity(range.events.len());
-            let mut limits = Vec::new();
-            for event in &range.events {
-                let text = event.version();
-                let parsed = || scheme.parse(text.trim());
-                let point = match event {
-                    Event::Introduced(v) if v.trim() == "0" => Ok(Some(Point::Start)),
-                    Event::Introduced(_) => parsed().map(|v| Some(Point::Introduced(v))),
-                    Event::Fixed(_) => parsed().map(|v| Some(Point::Fixed(v))),
-                    Event::LastAffected(_) => parsed().map(|v| Some(Point::LastAffected(v))),
-                    Event::Limit(v) if v.contains('*') => Ok(None),
-                    Event::Limit(_) => parsed().map(|v| {
-                        limits.push(v);
-                        None
-                    }),
-                };
-                match point {
-                    Ok(Some(p)) => points.push(p),
-                    Ok(None) => {}
-                    Err(e) => {
-                        error.get_or_insert_with(|| format!("advisory event version: {e}"));
-                    }
-                }
-            }
-            points.sort_by(|a, b| match (a.version(), b.version()) {
-                (None, None) => Ordering::Equal,
-                (None, Some(_)) => Ordering::Less,
-                (Some(_), None) => Ordering::Greater,
-                (Some(x), Some(y)) => x.cmp(y).then(a.rank().cmp(&b.rank())),
-            });
-            ranges.push(PreparedRange {
-                scheme,
-                points,
-                limits,
-            });
-        }
-        Some(Prepared {
-            ranges,
-            scheme,
-            error,
+impl Schemes {
+    /// `None` when vigil cannot compare versions of `ecosystem` (no installed package can be
+    /// in such an ecosystem either).
+    pub(crate) fn of(ecosystem: &str) -> Option<Schemes> {
+        let eco = Ecosystem::from_str(ecosystem).ok()?;
+        Some(Schemes {
+            ecosystem: eco.scheme(),
+            semver: if eco == Ecosystem::Go {
+                Scheme::Go
+            } else {
+                Scheme::Semver
+            },
         })
     }
-}
 
-/// The installed version of one package, parsed on demand per scheme.
-pub(crate) struct Installed<'a> {
-    raw: &'a str,
-    parsed: Vec<(Scheme, Result<Version, vigil_version::ParseError>)>,
-}
-
-impl<'a> Installed<'a> {
-    pub(crate) fn new(raw: &'a str) -> Self {
-        Self {
-            raw,
-            parsed: Vec::with_capacity(1),
-        }
+    pub(crate) fn ecosystem(&self) -> Scheme {
+        self.ecosystem
     }
 
-    fn get(&mut self, scheme: Scheme) -> Result<&Version, &vigil_version::ParseError> {
-        let i = match self.parsed.iter().position(|(s, _)| *s == scheme) {
-            Some(i) => i,
-            None => {
-                self.parsed.push((scheme, scheme.parse(self.raw.trim())));
-                self.parsed.len() - 1
-            }
-        };
-        self.parsed[i].1.as_ref()
+    fn of_range(&self, kind: RangeKind) -> Scheme {
+        match kind {
+            RangeKind::Ecosystem => self.ecosystem,
+            RangeKind::Semver => self.semver,
+        }
     }
 }
 
 /// What one entry says about one installed version.
 #[derive(Debug)]
-pub(crate) enum Outcome {
+pub(crate) enum Outcome<'a> {
     NotAffected,
     /// Affected; the lowest `fixed` version above the installed one, if any.
     Affected {
-        fixed: Option<String>,
+        fixed: Option<&'a str>,
     },
     /// The installed version does not parse under the entry's scheme.
     BadInstalled(String),
@@ -176,74 +76,214 @@ pub(crate) enum Outcome {
     BadAdvisory(String),
 }
 
-pub(crate) fn evaluate(
-    prepared: &Prepared,
-    affected: &Affected,
-    installed: &mut Installed<'_>,
-) -> Outcome {
-    if let Some(e) = &prepared.error {
-        return Outcome::BadAdvisory(e.clone());
+/// A failed comparison, told apart by which side was rejected.
+enum Bad {
+    Installed(String),
+    Advisory(String),
+}
+
+struct Cmp<'i> {
+    scheme: Scheme,
+    installed: &'i str,
+}
+
+impl Cmp<'_> {
+    /// Orders the installed version against an advisory's version.
+    fn installed_vs(&self, v: &str) -> Result<Ordering, Bad> {
+        self.scheme
+            .compare(self.installed, v.trim())
+            .map_err(|e| self.bad(e))
     }
+
+    /// Orders two advisory versions.
+    fn between(&self, a: &str, b: &str) -> Result<Ordering, Bad> {
+        self.scheme
+            .compare(a.trim(), b.trim())
+            .map_err(|e| self.bad(e))
+    }
+
+    fn bad(&self, e: ParseError) -> Bad {
+        if e.input() == self.installed {
+            Bad::Installed(e.to_string())
+        } else {
+            Bad::Advisory(format!("advisory event version: {e}"))
+        }
+    }
+}
+
+fn is_start(e: &Event) -> bool {
+    matches!(e, Event::Introduced(v) if v.trim() == "0")
+}
+
+/// At equal versions, `introduced` before `last_affected` before `fixed`.
+fn rank(e: &Event) -> u8 {
+    match e {
+        Event::Introduced(_) => 0,
+        Event::LastAffected(_) => 1,
+        Event::Fixed(_) => 2,
+        Event::Limit(_) => 3,
+    }
+}
+
+/// Compares each installed version with the advisory's versions as strings: the dpkg, rpm
+/// and apk schemes compare without allocating, so nothing is parsed into owned values and
+/// nothing is prepared ahead (each entry of a scan is usually evaluated once).
+pub(crate) fn evaluate<'a>(
+    schemes: &Schemes,
+    affected: &'a Affected,
+    installed: &str,
+) -> Outcome<'a> {
+    match walk(schemes, affected, installed.trim()) {
+        Ok(Some(fixed)) => Outcome::Affected { fixed },
+        Ok(None) => Outcome::NotAffected,
+        Err(Bad::Installed(m)) => Outcome::BadInstalled(m),
+        Err(Bad::Advisory(m)) => Outcome::BadAdvisory(m),
+    }
+}
+
+/// `Some(lowest fix above)` when affected.
+fn walk<'a>(
+    schemes: &Schemes,
+    affected: &'a Affected,
+    installed: &str,
+) -> Result<Option<Option<&'a str>>, Bad> {
     let mut hit = false;
-    let mut lowest_fix: Option<&Version> = None;
-    for range in &prepared.ranges {
-        let v = match installed.get(range.scheme) {
-            Ok(v) => v,
-            Err(e) => return Outcome::BadInstalled(e.to_string()),
+    let mut lowest_fix: Option<&'a str> = None;
+    for range in &affected.ranges {
+        let cmp = Cmp {
+            scheme: schemes.of_range(range.kind),
+            installed,
         };
-        if includes(range, v) {
+        // Fast paths for the two shapes distribution feeds use for nearly every entry:
+        // "all versions" and "all versions before F"; one comparison at most.
+        match range.events.as_slice() {
+            [start] if is_start(start) => {
+                hit = true;
+                continue;
+            }
+            [start, Event::Fixed(f)] if is_start(start) => {
+                if cmp.installed_vs(f)? == Ordering::Less {
+                    hit = true;
+                    if match lowest_fix {
+                        None => true,
+                        Some(l) => cmp.between(f, l)? == Ordering::Less,
+                    } {
+                        lowest_fix = Some(f.trim());
+                    }
+                }
+                continue;
+            }
+            _ => {}
+        }
+        if includes(&cmp, &range.events)? {
             hit = true;
         }
-        for p in &range.points {
-            if let Point::Fixed(f) = p
-                && f > v
-                && lowest_fix.is_none_or(|l| f < l)
+        for e in &range.events {
+            if let Event::Fixed(f) = e
+                && cmp.installed_vs(f)? == Ordering::Less
+                && match lowest_fix {
+                    None => true,
+                    Some(l) => cmp.between(f, l)? == Ordering::Less,
+                }
             {
-                lowest_fix = Some(f);
+                lowest_fix = Some(f.trim());
             }
         }
     }
     if !hit && !affected.versions.is_empty() {
-        let raw = installed.raw.trim();
-        let v = match installed.get(prepared.scheme) {
-            Ok(v) => v,
-            Err(e) => return Outcome::BadInstalled(e.to_string()),
+        let cmp = Cmp {
+            scheme: schemes.ecosystem,
+            installed,
         };
         // Listed versions are the ecosystem's spellings; equal under the scheme counts
         // (`1.0` and `1.0.0` are one PEP 440 version). A listed version that does not
-        // parse can still be equal as text (OSV allows git tags there).
-        hit = affected.versions.iter().any(|listed| {
-            listed.trim() == raw
-                || prepared
-                    .scheme
-                    .parse(listed.trim())
-                    .is_ok_and(|l| l.cmp(v) == Ordering::Equal)
-        });
-    }
-    if hit {
-        Outcome::Affected {
-            fixed: lowest_fix.map(|f| f.as_str().to_owned()),
+        // parse can still be equal as text (OSV allows git tags there); an installed
+        // version that does not parse is an error, as for ranges.
+        for listed in &affected.versions {
+            if listed.trim() == installed {
+                hit = true;
+                break;
+            }
+            match cmp.installed_vs(listed) {
+                Ok(Ordering::Equal) => {
+                    hit = true;
+                    break;
+                }
+                Err(Bad::Installed(m)) => return Err(Bad::Installed(m)),
+                _ => {}
+            }
         }
-    } else {
-        Outcome::NotAffected
     }
+    Ok(hit.then_some(lowest_fix))
 }
 
-fn includes(range: &PreparedRange, v: &Version) -> bool {
-    if !range.limits.is_empty() && !range.limits.iter().any(|l| v < l) {
-        return false;
+/// OSV's evaluation of one range, events sorted by version first.
+fn includes(cmp: &Cmp<'_>, events: &[Event]) -> Result<bool, Bad> {
+    // Limits bound the whole range from above (`*` is infinity).
+    let mut limited = false;
+    let mut below_a_limit = false;
+    for e in events {
+        if let Event::Limit(l) = e
+            && !l.contains('*')
+        {
+            limited = true;
+            if cmp.installed_vs(l)? == Ordering::Less {
+                below_a_limit = true;
+            }
+        }
     }
+    if limited && !below_a_limit {
+        return Ok(false);
+    }
+    // Sort (stably) only when the feed did not: the usual case walks the events as given.
+    let order = |a: &Event, b: &Event| -> Result<Ordering, Bad> {
+        Ok(match (is_start(a), is_start(b)) {
+            (true, true) => Ordering::Equal,
+            (true, false) => Ordering::Less,
+            (false, true) => Ordering::Greater,
+            (false, false) => cmp
+                .between(a.version(), b.version())?
+                .then(rank(a).cmp(&rank(b))),
+        })
+    };
+    let mut sorted = true;
+    for w in events.windows(2) {
+        if order(&w[0], &w[1])? == Ordering::Greater {
+            sorted = false;
+            break;
+        }
+    }
+    let mut owned: Vec<&Event>;
+    let walk: &mut dyn Iterator<Item = &Event> = if sorted {
+        &mut events.iter()
+    } else {
+        owned = events.iter().collect();
+        let mut failure = None;
+        owned.sort_by(|a, b| {
+            order(a, b).unwrap_or_else(|e| {
+                failure.get_or_insert(e);
+                Ordering::Equal
+            })
+        });
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        &mut owned.into_iter()
+    };
     let mut affected = false;
-    for p in &range.points {
-        match p {
-            Point::Start => affected = true,
-            Point::Introduced(i) if v >= i => affected = true,
-            Point::Fixed(f) if v >= f => affected = false,
-            Point::LastAffected(l) if v > l => affected = false,
+    for e in walk {
+        if is_start(e) {
+            affected = true;
+            continue;
+        }
+        match e {
+            Event::Introduced(i) if cmp.installed_vs(i)? != Ordering::Less => affected = true,
+            Event::Fixed(f) if cmp.installed_vs(f)? != Ordering::Less => affected = false,
+            Event::LastAffected(l) if cmp.installed_vs(l)? == Ordering::Greater => affected = false,
             _ => {}
         }
     }
-    affected
+    Ok(affected)
 }
 
 #[cfg(test)]
@@ -264,9 +304,8 @@ mod tests {
         a
     }
 
-    fn check(a: &Affected, v: &str) -> Outcome {
-        let p = Prepared::new(a).unwrap();
-        evaluate(&p, a, &mut Installed::new(v))
+    fn check<'a>(a: &'a Affected, v: &str) -> Outcome<'a> {
+        evaluate(&Schemes::of(&a.package.ecosystem).unwrap(), a, v)
     }
 
     #[test]

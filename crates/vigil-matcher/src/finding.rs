@@ -162,7 +162,7 @@ pub(crate) struct Hit<'a> {
     pub advisory: &'a Advisory,
     pub affected: &'a Affected,
     pub state: FixState,
-    pub fixed: Option<String>,
+    pub fixed: Option<&'a str>,
 }
 
 /// Union-find over the indices of `hits`, linked by shared ids.
@@ -216,10 +216,22 @@ fn is_cve(id: &VulnId) -> bool {
     id.as_str().starts_with("CVE-")
 }
 
+/// Longest summary kept, in characters: a summary is one line for a table; tracker
+/// records have only a description, often a long paragraph.
+const SUMMARY_MAX: usize = 200;
+
 fn summary_of(advisory: &Advisory) -> Option<String> {
     let pick = |s: &str| {
         let line = s.lines().map(str::trim).find(|l| !l.is_empty())?;
-        Some(line.to_owned())
+        Some(match line.char_indices().nth(SUMMARY_MAX) {
+            None => line.to_owned(),
+            Some((cut, _)) => {
+                // Cut at the last space before the limit, so no word is split.
+                let head = &line[..cut];
+                let head = head.rfind(' ').map_or(head, |sp| &head[..sp]);
+                format!("{}…", head.trim_end())
+            }
+        })
     };
     advisory
         .summary
@@ -234,7 +246,7 @@ pub(crate) fn merge(
     package: &FindingPackage,
     installed_version: &str,
     ecosystem: &str,
-    scheme: Option<vigil_version::Scheme>,
+    scheme: vigil_version::Scheme,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
     for group in groups(&hits) {
@@ -291,15 +303,13 @@ pub(crate) fn merge(
         // Fix state: a known fix wins; the highest fixed version clears every advisory.
         let mut fixed: Option<&str> = None;
         for h in &members {
-            let Some(f) = h.fixed.as_deref() else {
+            let Some(f) = h.fixed else {
                 continue;
             };
             fixed = Some(match fixed {
                 None => f,
                 Some(cur) => {
-                    let higher = scheme
-                        .and_then(|s| s.compare(f, cur).ok())
-                        .unwrap_or_else(|| f.cmp(cur));
+                    let higher = scheme.compare(f, cur).unwrap_or_else(|_| f.cmp(cur));
                     if higher == Ordering::Greater { f } else { cur }
                 }
             });

@@ -50,6 +50,7 @@ mod eval;
 mod finding;
 mod keys;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
@@ -65,7 +66,7 @@ pub use keys::{
     LookupKey, Unsupported, distro_ecosystem, language_ecosystem, lookup_keys, normalize_name,
 };
 
-use eval::{Installed, Outcome, Prepared};
+use eval::{Outcome, Schemes};
 use finding::Hit;
 
 /// An installed package, as the inventory gives it. Field for field the inventory's
@@ -145,16 +146,43 @@ pub struct Matches {
     pub errors: Vec<MatchError>,
 }
 
-struct Entry {
-    advisory: usize,
-    affected: usize,
-    prepared: Prepared,
+/// FNV-1a: the index is hashed once per advisory entry and looked up once per package
+/// name, over short keys, where SipHash showed in profiles. Keys come from the store's
+/// feeds, not from the scanned image, so flooding resistance is not needed here.
+#[derive(Default, Clone, Copy)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
 }
 
-/// Advisories indexed by the (ecosystem, name) they affect.
+type FnvMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+
+/// The entries of one OSV ecosystem, by normalised package name.
+struct Bucket<'a> {
+    schemes: Schemes,
+    by_name: FnvMap<Cow<'a, str>, Vec<(u32, u32)>>,
+}
+
+/// Advisories indexed by the (ecosystem, name) they affect. Borrows the advisories; the
+/// index holds only their positions.
 pub struct Matcher<'a> {
     advisories: &'a [Advisory],
-    index: HashMap<LookupKey, Vec<Entry>>,
+    index: FnvMap<&'a str, Bucket<'a>>,
 }
 
 impl<'a> Matcher<'a> {
@@ -162,7 +190,8 @@ impl<'a> Matcher<'a> {
     /// advisories, entries a distribution marks not-affected and entries in ecosystems
     /// without a known version scheme are left out: they can never match (SPEC 5.4).
     pub fn new(advisories: &'a [Advisory]) -> Self {
-        let mut index: HashMap<LookupKey, Vec<Entry>> = HashMap::new();
+        let mut index: FnvMap<&'a str, Bucket<'a>> = FnvMap::default();
+        let mut unknown: Vec<&'a str> = Vec::new();
         for (ai, adv) in advisories.iter().enumerate() {
             if adv.is_withdrawn() {
                 continue;
@@ -171,15 +200,34 @@ impl<'a> Matcher<'a> {
                 if affected.fix_state == Some(FeedFixState::NotAffected) {
                     continue;
                 }
-                let Some(prepared) = Prepared::new(affected) else {
-                    continue;
+                let eco = affected.package.ecosystem.as_str();
+                let bucket = match index.get_mut(eco) {
+                    Some(b) => b,
+                    None if unknown.contains(&eco) => continue,
+                    None => {
+                        let Some(schemes) = Schemes::of(eco) else {
+                            unknown.push(eco);
+                            continue;
+                        };
+                        index.entry(eco).or_insert(Bucket {
+                            schemes,
+                            by_name: FnvMap::default(),
+                        })
+                    }
                 };
-                let key = LookupKey::new(&affected.package.ecosystem, &affected.package.name);
-                index.entry(key).or_default().push(Entry {
-                    advisory: ai,
-                    affected: fi,
-                    prepared,
-                });
+                let name = &affected.package.name;
+                let normal = normalize_name(eco, name);
+                let key = if normal == *name {
+                    Cow::Borrowed(name.as_str())
+                } else {
+                    Cow::Owned(normal)
+                };
+                // Positions fit u32: no store holds four billion advisories.
+                bucket
+                    .by_name
+                    .entry(key)
+                    .or_default()
+                    .push((ai as u32, fi as u32));
             }
         }
         Self { advisories, index }
@@ -187,7 +235,11 @@ impl<'a> Matcher<'a> {
 
     /// How many `affected` entries the index holds.
     pub fn indexed_entries(&self) -> usize {
-        self.index.values().map(Vec::len).sum()
+        self.index
+            .values()
+            .flat_map(|b| b.by_name.values())
+            .map(Vec::len)
+            .sum()
     }
 
     /// Matches the packages of an image whose distribution is `distro`.
@@ -199,24 +251,46 @@ impl<'a> Matcher<'a> {
             let Ok(query) = keys::query(&ctx, package) else {
                 continue; // reported by Coverage as unsupported
             };
-            let mut installed = Installed::new(&query.version);
+            let Some(bucket) = self.index.get(query.ecosystem.as_str()) else {
+                continue;
+            };
+            // An installed version its ecosystem rejects cannot be checked against any
+            // advisory, not even "all versions" ones: one error for all of them.
+            if let Err(e) = bucket.schemes.ecosystem().parse(query.version.trim()) {
+                let mut advisories: Vec<VulnId> = query
+                    .names
+                    .iter()
+                    .filter_map(|n| bucket.by_name.get(n.as_str()))
+                    .flatten()
+                    .map(|&(ai, _)| self.advisories[ai as usize].id.clone())
+                    .collect();
+                if advisories.is_empty() {
+                    continue;
+                }
+                advisories.sort();
+                advisories.dedup();
+                errors.push(MatchError {
+                    package: package.name.clone(),
+                    version: query.version.clone(),
+                    ecosystem: query.ecosystem.clone(),
+                    advisories,
+                    message: e.to_string(),
+                });
+                continue;
+            }
             let mut hits: Vec<Hit<'a>> = Vec::new();
             let mut bad: HashMap<String, Vec<VulnId>> = HashMap::new();
             for name in &query.names {
-                let key = LookupKey {
-                    ecosystem: query.ecosystem.clone(),
-                    name: name.clone(),
-                };
-                let Some(entries) = self.index.get(&key) else {
+                let Some(entries) = bucket.by_name.get(name.as_str()) else {
                     continue;
                 };
-                for entry in entries {
-                    let advisory = &self.advisories[entry.advisory];
-                    let affected = &advisory.affected[entry.affected];
-                    match eval::evaluate(&entry.prepared, affected, &mut installed) {
+                for &(ai, fi) in entries {
+                    let advisory = &self.advisories[ai as usize];
+                    let affected = &advisory.affected[fi as usize];
+                    match eval::evaluate(&bucket.schemes, affected, &query.version) {
                         Outcome::NotAffected => {}
                         Outcome::Affected { fixed } => {
-                            let state = match (affected.fix_state, &fixed) {
+                            let state = match (affected.fix_state, fixed) {
                                 (_, Some(_)) => FixState::Fixed,
                                 (Some(FeedFixState::WillNotFix), None) => FixState::WillNotFix,
                                 _ => FixState::NotFixed,
@@ -248,13 +322,12 @@ impl<'a> Matcher<'a> {
             if hits.is_empty() {
                 continue;
             }
-            let scheme = eval::scheme_for(&query.ecosystem, vigil_vulndb::RangeKind::Ecosystem);
             findings.extend(finding::merge(
                 hits,
                 &package.finding_package(),
                 &query.version,
                 &query.ecosystem,
-                scheme,
+                bucket.schemes.ecosystem(),
             ));
         }
         findings.sort_by(Finding::stable_cmp);
