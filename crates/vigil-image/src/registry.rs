@@ -112,12 +112,15 @@ pub(crate) fn credentials(opts: &Options, registry: &str) -> Result<RegistryAuth
     let Some(auths) = v.get("auths").and_then(|a| a.as_object()) else {
         return Ok(RegistryAuth::Anonymous);
     };
-    // keys are `host`, `https://host` or `http://host/v1/`
+    // keys are `host`, `https://host` or `http://host/v1/`; Docker Hub is written
+    // `https://index.docker.io/v1/` by `docker login`
+    let hub = ["docker.io", "index.docker.io", "registry-1.docker.io"];
+    let same = |host: &str| host == registry || (hub.contains(&host) && hub.contains(&registry));
     let entry = auths.iter().find(|(k, _)| {
         let k = k
             .trim_start_matches("https://")
             .trim_start_matches("http://");
-        k.split('/').next() == Some(registry)
+        k.split('/').next().is_some_and(same)
     });
     let Some((key, entry)) = entry else {
         return Ok(RegistryAuth::Anonymous);
@@ -266,5 +269,65 @@ impl BlobSource for Registry {
             });
         }
         Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_config(json: &str) -> (tempfile::TempDir, Options) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.json"), json).unwrap();
+        let opts = Options {
+            docker_config_dir: Some(dir.path().to_path_buf()),
+            ..Options::default()
+        };
+        (dir, opts)
+    }
+
+    #[test]
+    fn docker_config_credentials() {
+        // "dXNlcjpwYXNz" is base64 of "user:pass"
+        let (_d, opts) = with_config(
+            r#"{"auths":{"https://index.docker.io/v1/":{"auth":"dXNlcjpwYXNz"},"reg.example:5000":{"auth":"YTpiOmM="}}}"#,
+        );
+        assert_eq!(
+            credentials(&opts, "docker.io").unwrap(),
+            RegistryAuth::Basic("user".into(), "pass".into())
+        );
+        // a password may contain ':'
+        assert_eq!(
+            credentials(&opts, "reg.example:5000").unwrap(),
+            RegistryAuth::Basic("a".into(), "b:c".into())
+        );
+        assert_eq!(
+            credentials(&opts, "other.example").unwrap(),
+            RegistryAuth::Anonymous
+        );
+        // given credentials win
+        let given = Options {
+            username: Some("u".into()),
+            password: Some("p".into()),
+            ..opts
+        };
+        assert_eq!(
+            credentials(&given, "docker.io").unwrap(),
+            RegistryAuth::Basic("u".into(), "p".into())
+        );
+    }
+
+    #[test]
+    fn bad_docker_config_is_an_error_naming_the_file() {
+        let (_d, opts) = with_config(r#"{"auths":{"r.example":{"auth":"%%%"}}}"#);
+        let err = credentials(&opts, "r.example").unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("config.json: auths.r.example.auth is not base64"),
+            "{err}"
+        );
+        let (_d, opts) = with_config("{");
+        let err = credentials(&opts, "r.example").unwrap_err();
+        assert_eq!(err.code(), "docker-config");
     }
 }
