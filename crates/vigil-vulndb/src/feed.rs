@@ -364,26 +364,131 @@ fn convert_document(
     }
 }
 
+/// A zip archive, read entry by entry.
+///
+/// By default the archive is read as a stream of local file headers, which keeps no
+/// per-entry state: the central directory of a 200,000-entry `all.zip` alone takes about
+/// 100 MB in `zip::ZipArchive`. Archives written with data descriptors (sizes after the
+/// data, as Go's archive/zip does) cannot be streamed; the first such entry switches to
+/// `ZipArchive`, which resumes after the entries already read.
 struct ZipSource {
     path: PathBuf,
-    archive: zip::ZipArchive<BufReader<File>>,
+    mode: ZipMode,
+    /// Entries handled so far (in archive order).
     index: usize,
     total: u64,
+}
+
+enum ZipMode {
+    Stream(BufReader<File>),
+    Archive(Box<zip::ZipArchive<BufReader<File>>>),
+}
+
+/// One entry's content as read from the archive.
+enum EntryRead {
+    Skip,
+    Bytes(Vec<u8>),
+    /// More than `limit` decompressed bytes; the declared size.
+    TooLarge(u64),
+    /// Sizes are in a data descriptor: stream reading is impossible.
+    NeedsArchive,
 }
 
 impl ZipSource {
     fn open(path: &Path) -> Result<Self, FeedError> {
         let file = File::open(path).map_err(|e| io_err(loc(path), &e))?;
-        let archive = zip::ZipArchive::new(BufReader::new(file)).map_err(|e| FeedError::Feed {
-            location: loc(path),
-            message: format!("not a readable zip archive: {e}"),
-        })?;
         Ok(Self {
             path: path.to_path_buf(),
-            archive,
+            mode: ZipMode::Stream(BufReader::new(file)),
             index: 0,
             total: 0,
         })
+    }
+
+    fn switch_to_archive(&mut self) -> Result<(), FeedError> {
+        let file = File::open(&self.path).map_err(|e| io_err(loc(&self.path), &e))?;
+        let archive = zip::ZipArchive::new(BufReader::new(file)).map_err(|e| FeedError::Feed {
+            location: loc(&self.path),
+            message: format!("not a readable zip archive: {e}"),
+        })?;
+        self.mode = ZipMode::Archive(Box::new(archive));
+        Ok(())
+    }
+
+    /// Reads the next entry: its name and content. `None` at the end of the archive.
+    fn read_entry(&mut self, limit: u64) -> Result<Option<(String, EntryRead)>, FeedError> {
+        fn content<R: Read>(
+            entry: &mut zip::read::ZipFile<'_, R>,
+            limit: u64,
+        ) -> io::Result<EntryRead> {
+            let lower = entry.name().to_ascii_lowercase();
+            if entry.is_dir() || !(lower.ends_with(".json") || is_yaml_name(&lower)) {
+                return Ok(EntryRead::Skip);
+            }
+            Ok(match read_limited(&mut *entry, limit)? {
+                Some(b) => EntryRead::Bytes(b),
+                None => EntryRead::TooLarge(entry.size().max(limit + 1)),
+            })
+        }
+        let zip_err = |i: usize, e: &dyn std::fmt::Display| FeedError::Feed {
+            location: loc(&self.path),
+            message: format!("zip entry {i} unreadable: {e}"),
+        };
+        let i = self.index;
+        match &mut self.mode {
+            ZipMode::Stream(reader) => {
+                let mut entry = match zip::read::read_zipfile_from_stream(reader) {
+                    Ok(Some(e)) => e,
+                    Ok(None) => return Ok(None),
+                    // The zip crate refuses local headers without sizes (data descriptors).
+                    Err(zip::result::ZipError::UnsupportedArchive(_)) => {
+                        return Ok(Some((String::new(), EntryRead::NeedsArchive)));
+                    }
+                    Err(e) if i == 0 => {
+                        return Err(FeedError::Feed {
+                            location: loc(&self.path),
+                            message: format!("not a readable zip archive: {e}"),
+                        });
+                    }
+                    Err(e) => return Err(zip_err(i, &e)),
+                };
+                let name = entry.name().to_owned();
+                // A deflate stream is never empty: compressed size 0 on a deflated entry
+                // means the real sizes are in a data descriptor.
+                if entry.compressed_size() == 0
+                    && entry.compression() != zip::CompressionMethod::Stored
+                {
+                    return Ok(Some((name, EntryRead::NeedsArchive)));
+                }
+                let read = content(&mut entry, limit).map_err(|e| {
+                    io_err(
+                        Location {
+                            entry: Some(name.clone()),
+                            ..loc(&self.path)
+                        },
+                        &e,
+                    )
+                })?;
+                Ok(Some((name, read)))
+            }
+            ZipMode::Archive(archive) => {
+                if i >= archive.len() {
+                    return Ok(None);
+                }
+                let mut entry = archive.by_index(i).map_err(|e| zip_err(i, &e))?;
+                let name = entry.name().to_owned();
+                let read = content(&mut entry, limit).map_err(|e| {
+                    io_err(
+                        Location {
+                            entry: Some(name.clone()),
+                            ..loc(&self.path)
+                        },
+                        &e,
+                    )
+                })?;
+                Ok(Some((name, read)))
+            }
+        }
     }
 
     fn next_item(
@@ -392,30 +497,30 @@ impl ZipSource {
         limits: Limits,
         alpine: &mut BTreeMap<String, FeedItem>,
     ) -> Option<Vec<Result<FeedItem, FeedError>>> {
-        while self.index < self.archive.len() {
-            let i = self.index;
-            self.index += 1;
-            let mut location = loc(&self.path);
-            let mut entry = match self.archive.by_index(i) {
-                Ok(e) => e,
-                Err(e) => {
-                    return Some(vec![Err(FeedError::Feed {
-                        location,
-                        message: format!("zip entry {i} unreadable: {e}"),
-                    })]);
-                }
-            };
-            let name = entry.name().to_owned();
-            location.entry = Some(name.clone());
-            let lower = name.to_ascii_lowercase();
-            if entry.is_dir() || !(lower.ends_with(".json") || is_yaml_name(&lower)) {
-                continue;
-            }
+        loop {
             let budget = limits.max_total_bytes.saturating_sub(self.total);
             let limit = limits.max_record_bytes.min(budget);
-            let bytes = match read_limited(&mut entry, limit) {
-                Ok(Some(b)) => b,
-                Ok(None) if limit < limits.max_record_bytes => {
+            let (name, read) = match self.read_entry(limit) {
+                Ok(Some(x)) => x,
+                Ok(None) => return None,
+                Err(e) => return Some(vec![Err(e)]),
+            };
+            let location = Location {
+                entry: Some(name.clone()),
+                ..loc(&self.path)
+            };
+            let bytes = match read {
+                EntryRead::Skip => {
+                    self.index += 1;
+                    continue;
+                }
+                EntryRead::NeedsArchive => {
+                    if let Err(e) = self.switch_to_archive() {
+                        return Some(vec![Err(e)]);
+                    }
+                    continue;
+                }
+                EntryRead::TooLarge(_) if limit < limits.max_record_bytes => {
                     return Some(vec![Err(FeedError::Feed {
                         location,
                         message: format!(
@@ -424,19 +529,21 @@ impl ZipSource {
                         ),
                     })]);
                 }
-                Ok(None) => {
+                EntryRead::TooLarge(size) => {
+                    self.index += 1;
                     // Count what was decompressed before giving up on the entry.
                     self.total += limit + 1;
                     return Some(vec![Err(FeedError::Record {
                         location,
                         source: ParseError::TooLarge {
-                            size: entry.size().max(limit + 1),
+                            size,
                             limit: limits.max_record_bytes,
                         },
                     })]);
                 }
-                Err(e) => return Some(vec![Err(io_err(location, &e))]),
+                EntryRead::Bytes(b) => b,
             };
+            self.index += 1;
             self.total += bytes.len() as u64;
             let format = match format {
                 FeedFormat::Auto => match sniff(&name, &bytes[..bytes.len().min(64 << 10)]) {
@@ -454,7 +561,6 @@ impl ZipSource {
             };
             return Some(convert_document(format, &name, &bytes, location, alpine));
         }
-        None
     }
 }
 

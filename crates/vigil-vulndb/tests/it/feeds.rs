@@ -329,3 +329,52 @@ fn osv_debian_keeps_urgency_and_gives_dsa_aliases() {
         related
     );
 }
+
+#[test]
+fn large_osv_script_derives_distinct_records_from_the_real_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("large.zip");
+    let python = if Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3"
+    } else {
+        "python3"
+    };
+    let status = std::process::Command::new(python)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scripts/make-large-osv.py"
+        ))
+        .arg(&out)
+        .args(["--count", "600", "--feeds"])
+        .arg(feeds_dir())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let items = read_all(&out, FeedFormat::Auto);
+    assert_eq!(items.len(), 600);
+    let ids: BTreeSet<_> = items.iter().map(|i| i.advisory.id.as_str()).collect();
+    assert_eq!(ids.len(), 600);
+    // Copy 1 of a real GHSA record: ids, aliases and package renamed, versions moved.
+    let real = read_all(
+        feeds_dir().join("github-advisory-database"),
+        FeedFormat::Osv,
+    );
+    let orig = &real[0].advisory;
+    let copy = &items
+        .iter()
+        .find(|i| i.advisory.id.as_str() == format!("{}-1", orig.id))
+        .unwrap()
+        .advisory;
+    assert_eq!(
+        copy.aliases,
+        orig.aliases
+            .iter()
+            .map(|a| vigil_vulndb::VulnId::new(format!("{a}-1")))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        copy.affected[0].package.name,
+        format!("{}-1", orig.affected[0].package.name)
+    );
+    assert_ne!(copy.affected[0].ranges, orig.affected[0].ranges);
+}

@@ -1,0 +1,89 @@
+//! Benchmark: reading a large OSV zip with `open_feed`, against a peer measured in the same
+//! run: Python's standard `zipfile` + `json.loads` over the same entries (parsing only, no
+//! conversion), which is the floor any importer written on a mainstream stack pays.
+//!
+//! The zip comes from `scripts/make-large-osv.py` (real records renamed): set
+//! `VIGIL_BENCH_OSV_ZIP` to an existing one, else one of `VIGIL_BENCH_COUNT` records
+//! (default 20000) is made in a temporary directory.
+//!
+//! Run: `cargo bench -p vigil-vulndb --bench read_feed`. Prints records, seconds for both,
+//! the ratio vigil/python, and this process's peak resident memory.
+
+#![allow(clippy::print_stdout)]
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+use vigil_vulndb::{FeedFormat, open_feed};
+
+fn python() -> &'static str {
+    if std::path::Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3"
+    } else {
+        "python3"
+    }
+}
+
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn main() {
+    let tmp = tempfile::tempdir().unwrap();
+    let zip = match std::env::var_os("VIGIL_BENCH_OSV_ZIP") {
+        Some(p) => PathBuf::from(p),
+        None => {
+            let count = std::env::var("VIGIL_BENCH_COUNT").unwrap_or_else(|_| "20000".into());
+            let out = tmp.path().join("large-osv.zip");
+            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/make-large-osv.py");
+            let ok = Command::new(python())
+                .args([script, out.to_str().unwrap(), "--count", &count])
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "make-large-osv.py failed");
+            out
+        }
+    };
+
+    let start = Instant::now();
+    let mut records = 0u64;
+    let mut affected = 0u64;
+    for item in open_feed(&zip, FeedFormat::Auto) {
+        let item = item.unwrap();
+        records += 1;
+        affected += item.advisory.affected.len() as u64;
+    }
+    let ours = start.elapsed().as_secs_f64();
+
+    let peer_src = r#"
+import json, sys, time, zipfile
+t = time.perf_counter()
+n = 0
+with zipfile.ZipFile(sys.argv[1]) as z:
+    for info in z.infolist():
+        if info.filename.endswith(".json"):
+            json.loads(z.read(info))
+            n += 1
+print(n, time.perf_counter() - t)
+"#;
+    let out = Command::new(python())
+        .args(["-c", peer_src, zip.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut parts = text.split_whitespace();
+    let peer_records: u64 = parts.next().unwrap().parse().unwrap();
+    let peer: f64 = parts.next().unwrap().parse().unwrap();
+    assert_eq!(peer_records, records, "both read every record");
+
+    println!("records: {records} ({affected} affected entries)");
+    println!("vigil open_feed: {ours:.2} s");
+    println!("python zipfile+json.loads: {peer:.2} s");
+    println!("ratio vigil/python: {:.2}", ours / peer);
+    if let Some(kb) = peak_rss_kb() {
+        println!("vigil peak RSS: {} MiB", kb / 1024);
+    }
+}
