@@ -378,3 +378,26 @@ fn large_osv_script_derives_distinct_records_from_the_real_ones() {
     );
     assert_ne!(copy.affected[0].ranges, orig.affected[0].ranges);
 }
+
+#[test]
+fn alpine_secdb_json_converts_like_the_yaml() {
+    // secdb.alpinelinux.org serves the same documents as JSON; make them from the YAML
+    // fixture here (the fixtures hold only the legacy YAML).
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = feeds_dir().join("alpine-secdb-legacy-yaml");
+    for f in files_with_ext(&dir, &["yaml"]) {
+        let v: serde_json::Value = serde_norway::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+        let name = f.file_stem().unwrap().to_string_lossy().into_owned();
+        std::fs::write(
+            tmp.path().join(format!("{name}.json")),
+            serde_json::to_vec(&v).unwrap(),
+        )
+        .unwrap();
+    }
+    let from_json = read_all(tmp.path(), FeedFormat::Auto);
+    let from_yaml = read_all(&dir, FeedFormat::Auto);
+    assert_eq!(from_json.len(), from_yaml.len());
+    for (j, y) in from_json.iter().zip(&from_yaml) {
+        assert_eq!(j.advisory, y.advisory);
+    }
+}

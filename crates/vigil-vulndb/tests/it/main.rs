@@ -4,6 +4,7 @@ mod feeds;
 #[cfg(feature = "fetch")]
 mod fetch;
 mod hostile;
+mod props;
 mod snapshots;
 
 use std::path::PathBuf;
