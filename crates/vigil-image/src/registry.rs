@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use base64::Engine as _;
-use futures_util::TryStreamExt as _;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
 use oci_client::manifest::OciDescriptor;
@@ -51,6 +50,22 @@ fn map_err(registry: &str, e: OciDistributionError) -> ErrorKind {
             registry: registry.to_string(),
             detail: format!("manifest not found: {d}"),
         },
+        OciDistributionError::DigestError(e) => {
+            // "Invalid digest. Expected sha256:..., got sha256:..." for a manifest whose
+            // bytes do not hash to the digest the registry (or the reference) names
+            let text = e.to_string();
+            let mut it = text.split_whitespace().filter(|w| w.starts_with("sha256:"));
+            match (it.next(), it.next()) {
+                (Some(want), Some(got)) => ErrorKind::DigestMismatch {
+                    digest: want.trim_end_matches(',').to_string(),
+                    actual: got.to_string(),
+                },
+                _ => ErrorKind::Registry {
+                    registry: registry.to_string(),
+                    detail: text.to_lowercase(),
+                },
+            }
+        }
         OciDistributionError::RequestError(e) => ErrorKind::Registry {
             registry: registry.to_string(),
             // the reqwest chain has the useful part (connection refused, tls, ...)
@@ -211,6 +226,20 @@ pub(crate) fn open(
     Ok((info, src))
 }
 
+/// oci-client verifies a blob stream too and fails its last read on a mismatch; we end
+/// the stream there instead, so that our own verifier (which has seen every byte) reports
+/// the mismatch with both digests, the same way for every source.
+struct EndOnTheirVerdict<R>(R);
+
+impl<R: Read> Read for EndOnTheirVerdict<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.0.read(buf) {
+            Err(e) if e.to_string().starts_with("Invalid digest") => Ok(0),
+            r => r,
+        }
+    }
+}
+
 impl BlobSource for Registry {
     fn open(&mut self, blob: &Blob) -> Result<Box<dyn Read + '_>, ErrorKind> {
         let desc = OciDescriptor {
@@ -238,11 +267,11 @@ impl BlobSource for Registry {
                 }
                 k => k,
             })?;
-        let reader = StreamReader::new(stream.stream.map_err(std::io::Error::other));
-        Ok(Box::new(SyncIoBridge::new_with_handle(
+        let reader = StreamReader::new(stream.stream);
+        Ok(Box::new(EndOnTheirVerdict(SyncIoBridge::new_with_handle(
             reader,
             self.rt.handle().clone(),
-        )))
+        ))))
     }
 
     fn manifest(&mut self, blob: &Blob, limit: u64, what: &str) -> Result<Vec<u8>, ErrorKind> {

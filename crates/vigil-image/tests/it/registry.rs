@@ -82,7 +82,7 @@ impl Registry {
 }
 
 /// Starts the registry with the given authentication (user `user`, password `pass`).
-fn start(images: &Path, auth: Auth) -> Option<Registry> {
+fn start(storage: &Path, auth: Auth) -> Option<Registry> {
     if !have("docker-registry")
         || (auth == Auth::Basic && !have("htpasswd"))
         || (auth == Auth::Token && !have_token_server())
@@ -93,7 +93,7 @@ fn start(images: &Path, auth: Auth) -> Option<Registry> {
     let port = free_port();
     let mut cmd = Command::new("bash");
     cmd.arg(SCRIPT)
-        .arg(images.join("registry"))
+        .arg(storage)
         .arg(port.to_string())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -187,7 +187,7 @@ fn anonymous_pull_matches_skopeo_and_walks() {
     if !have("skopeo") {
         return;
     }
-    let Some(reg) = start(&images, Auth::None) else {
+    let Some(reg) = start(&images.join("registry"), Auth::None) else {
         return;
     };
     let s = reg.image("test/debian-app:latest");
@@ -241,7 +241,7 @@ fn basic_auth_with_credentials_and_docker_config() {
     if !have("skopeo") {
         return;
     }
-    let Some(reg) = start(&images, Auth::Basic) else {
+    let Some(reg) = start(&images.join("registry"), Auth::Basic) else {
         return;
     };
     let s = reg.image("test/debian-base:latest");
@@ -353,7 +353,7 @@ fn bearer_token_auth_follows_the_challenge() {
     if !have("skopeo") {
         return;
     }
-    let Some(reg) = start(&images, Auth::Token) else {
+    let Some(reg) = start(&images.join("registry"), Auth::Token) else {
         return;
     };
     let r: Reference = reg.image("test/debian-app:latest").parse().unwrap();
@@ -390,4 +390,79 @@ fn bearer_token_auth_follows_the_challenge() {
         ..creds
     };
     assert_eq!(open(&r, &wrong).unwrap_err().code(), "auth");
+}
+
+/// A registry whose storage was tampered with: the app layer's bytes and the base
+/// manifest's bytes no longer match their digests. Both are caught and named.
+#[test]
+fn tampered_registry_storage_is_a_digest_mismatch() {
+    let Some(images) = test_images() else { return };
+    let scratch = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let storage = scratch.path().join("registry");
+    // hard links (cp -al): 80 MB not copied; the two files we change are replaced, not
+    // written through, so the shared storage stays intact
+    let st = Command::new("cp")
+        .arg("-al")
+        .arg(images.join("registry"))
+        .arg(&storage)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let oci: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(images.join("oci/index.json")).unwrap()).unwrap();
+    let app: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(images.join("registry-app-manifest.json")).unwrap())
+            .unwrap();
+    let layer = app["layers"][1]["digest"].as_str().unwrap().to_string();
+    let base_manifest = oci["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == "base")
+        .unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for digest in [&layer, &base_manifest] {
+        let hex = digest.trim_start_matches("sha256:");
+        let data = storage.join(format!(
+            "docker/registry/v2/blobs/sha256/{}/{hex}/data",
+            &hex[..2]
+        ));
+        let mut bytes = std::fs::read(&data).unwrap();
+        // the registry parses manifests it serves: keep this one valid JSON
+        let at = match bytes.windows(8).position(|w| w == b"tar+gzip") {
+            Some(i) if digest == &base_manifest => i + 6,
+            _ => bytes.len() / 2,
+        };
+        bytes[at] ^= 0x20;
+        std::fs::remove_file(&data).unwrap();
+        std::fs::write(&data, bytes).unwrap();
+    }
+    let Some(reg) = start(&storage, Auth::None) else {
+        return;
+    };
+
+    let mut img = open(
+        &reg.image("test/debian-app:latest").parse().unwrap(),
+        &insecure(),
+    )
+    .unwrap();
+    let err = img
+        .walk_layer(1, &mut Recorder::default(), &|_| {})
+        .unwrap_err();
+    assert_eq!(err.code(), "digest-mismatch", "{err}");
+    assert!(
+        err.to_string()
+            .contains(&format!("blob {layer} does not match its digest")),
+        "{err}"
+    );
+
+    let err = open(
+        &reg.image("test/debian-base:latest").parse().unwrap(),
+        &insecure(),
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "digest-mismatch", "{err}");
+    assert!(err.to_string().contains(&base_manifest), "{err}");
 }
