@@ -110,6 +110,7 @@ fn finish(e: Entry, path: &str, out: &mut Vec<Package>) -> Result<(), Problem> {
         arch,
         source_version: None,
         path: path.to_owned(),
+        dev: false,
     });
     Ok(())
 }

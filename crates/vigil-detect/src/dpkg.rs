@@ -193,6 +193,7 @@ fn finish(s: Stanza, path: &str, status_d: bool, out: &mut Vec<Package>) -> Resu
         source_name: Some(source_name),
         source_version: Some(source_version),
         path: path.to_owned(),
+        dev: false,
     });
     Ok(())
 }

@@ -25,10 +25,19 @@
 //! [`DetectError`] naming the path and the problem, never a panic or a hang.
 
 mod apk;
+mod binary;
 mod distro;
+mod dotnet;
 mod dpkg;
+mod java;
+mod npm;
+mod php;
 mod purl;
+mod python;
 mod rpm;
+mod ruby;
+mod rust;
+mod yarn;
 
 use serde::{Deserialize, Serialize};
 
@@ -63,15 +72,52 @@ pub enum FileKind {
     RpmBdb,
     /// ndb `Packages.db` (SUSE)
     RpmNdb,
+    /// `*.dist-info/METADATA`, `*.egg-info/PKG-INFO`, `*.egg-info` (a file)
+    PythonMetadata,
+    /// `package-lock.json` (npm lockfile v1, v2, v3)
+    NpmLock,
+    /// `node_modules/NAME/package.json`, `node_modules/@SCOPE/NAME/package.json`
+    NpmPackageJson,
+    /// `yarn.lock` (yarn v1 and berry)
+    YarnLock,
+    /// `pnpm-lock.yaml`
+    PnpmLock,
+    /// `Cargo.lock` (v1 to v4)
+    CargoLock,
+    /// An executable file that may carry Go build info or cargo-auditable data; found by
+    /// [`wants_executable`], not by name.
+    Executable,
+    /// `*.jar`, `*.war`, `*.ear`
+    JavaArchive,
+    /// `specifications/*.gemspec`
+    Gemspec,
+    /// `Gemfile.lock`
+    GemfileLock,
+    /// `composer.lock`
+    ComposerLock,
+    /// `vendor/composer/installed.json`
+    ComposerInstalled,
+    /// `*.deps.json`
+    DotnetDeps,
 }
 
-/// The package ecosystem of an OS package. Serialized as `deb`, `apk`, `rpm`.
+/// The ecosystem of a package, named as its purl type: `deb`, `apk`, `rpm` for OS
+/// packages, `pypi`, `npm`, `cargo`, `golang`, `maven`, `gem`, `composer`, `nuget` for
+/// language packages.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[serde(rename_all = "kebab-case")]
 pub enum PkgType {
     Deb,
     Apk,
     Rpm,
+    Pypi,
+    Npm,
+    Cargo,
+    Golang,
+    Maven,
+    Gem,
+    Composer,
+    Nuget,
 }
 
 impl PkgType {
@@ -81,7 +127,20 @@ impl PkgType {
             PkgType::Deb => "deb",
             PkgType::Apk => "apk",
             PkgType::Rpm => "rpm",
+            PkgType::Pypi => "pypi",
+            PkgType::Npm => "npm",
+            PkgType::Cargo => "cargo",
+            PkgType::Golang => "golang",
+            PkgType::Maven => "maven",
+            PkgType::Gem => "gem",
+            PkgType::Composer => "composer",
+            PkgType::Nuget => "nuget",
         }
+    }
+
+    /// Whether this is a language ecosystem (no distribution namespace, no source package).
+    pub fn is_language(self) -> bool {
+        !matches!(self, PkgType::Deb | PkgType::Apk | PkgType::Rpm)
     }
 }
 
@@ -95,6 +154,14 @@ impl PkgType {
 /// SOURCERPM); `source_version` likewise (dpkg `Source: name (ver)` else the binary
 /// version; rpm the version-release in SOURCERPM; apk none). `path` is the database file
 /// the package was read from.
+///
+/// Language packages have no epoch, arch or source package. Their `name` is the one the
+/// ecosystem's advisories use: npm `@scope/name`, Maven `groupId:artifactId`, Composer
+/// `vendor/name`, Go the module path (the toolchain is the module `stdlib`, its version
+/// spelt `v1.21.5` as in the Go vulnerability database), PyPI the name as written in
+/// the metadata (normalised only in the purl). `dev` marks packages a lockfile lists as
+/// needed only for development (npm, yarn berry and pnpm `dev`, Composer
+/// `packages-dev`).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Package {
     pub ecosystem: PkgType,
@@ -105,6 +172,30 @@ pub struct Package {
     pub source_name: Option<String>,
     pub source_version: Option<String>,
     pub path: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dev: bool,
+}
+
+impl Package {
+    /// A language package found in the file at `path`.
+    pub(crate) fn language(
+        ecosystem: PkgType,
+        name: impl Into<String>,
+        version: impl Into<String>,
+        path: &str,
+    ) -> Self {
+        Package {
+            ecosystem,
+            name: name.into(),
+            version: version.into(),
+            epoch: None,
+            arch: None,
+            source_name: None,
+            source_version: None,
+            path: path.to_owned(),
+            dev: false,
+        }
+    }
 }
 
 /// What one wanted file says.
@@ -200,7 +291,88 @@ pub fn wants(path: &str) -> Option<FileKind> {
             };
         }
     }
-    None
+    wants_language(path)
+}
+
+/// The language package files, by name (SPEC 3.3).
+fn wants_language(path: &str) -> Option<FileKind> {
+    let (dir, file) = path.rsplit_once('/').unwrap_or(("", path));
+    let kind = match file {
+        "package-lock.json" => Some(FileKind::NpmLock),
+        "yarn.lock" => Some(FileKind::YarnLock),
+        "pnpm-lock.yaml" => Some(FileKind::PnpmLock),
+        "Cargo.lock" => Some(FileKind::CargoLock),
+        "Gemfile.lock" => Some(FileKind::GemfileLock),
+        "composer.lock" => Some(FileKind::ComposerLock),
+        "installed.json" if last_dirs(dir, &["vendor", "composer"]) => {
+            Some(FileKind::ComposerInstalled)
+        }
+        "METADATA" if dir.ends_with(".dist-info") => Some(FileKind::PythonMetadata),
+        "PKG-INFO" if dir.ends_with(".egg-info") => Some(FileKind::PythonMetadata),
+        "package.json" if in_node_modules(dir) => Some(FileKind::NpmPackageJson),
+        _ => None,
+    };
+    if kind.is_some() {
+        return kind;
+    }
+    let ext = |e: &str| {
+        file.len() > e.len()
+            && file.is_char_boundary(file.len() - e.len())
+            && file[file.len() - e.len()..].eq_ignore_ascii_case(e)
+    };
+    if file.ends_with(".egg-info") {
+        Some(FileKind::PythonMetadata)
+    } else if file.ends_with(".deps.json") {
+        Some(FileKind::DotnetDeps)
+    } else if file.ends_with(".gemspec") && last_dirs(dir, &["specifications"]) {
+        Some(FileKind::Gemspec)
+    } else if ext(".jar") || ext(".war") || ext(".ear") {
+        Some(FileKind::JavaArchive)
+    } else {
+        None
+    }
+}
+
+/// Whether `dir` ends with the directories `names`.
+fn last_dirs(dir: &str, names: &[&str]) -> bool {
+    let mut parts = dir.rsplit('/');
+    names.iter().rev().all(|n| parts.next() == Some(*n))
+}
+
+/// Whether `dir` is `node_modules/NAME` or `node_modules/@SCOPE/NAME`: the manifest of
+/// an installed package, not one of the files a package ships.
+fn in_node_modules(dir: &str) -> bool {
+    let mut parts = dir.rsplit('/');
+    let Some(name) = parts.next() else {
+        return false;
+    };
+    if name.is_empty() || name.starts_with('.') || name.starts_with('@') {
+        return false;
+    }
+    match parts.next() {
+        Some("node_modules") => true,
+        Some(scope) if scope.len() > 1 && scope.starts_with('@') => {
+            parts.next() == Some("node_modules")
+        }
+        _ => false,
+    }
+}
+
+/// The largest executable [`wants_executable`] accepts, in bytes.
+pub const MAX_EXECUTABLE_SIZE: u64 = MAX_FILE_SIZE;
+
+/// Says whether the regular file at `path`, with permission bits `mode` and `size`
+/// bytes, should go to [`detect`] as [`FileKind::Executable`] (Go build info,
+/// cargo-auditable data). Binaries cannot be named up front, so the walker asks about
+/// every regular file with an executable bit; pseudo file systems and files larger than
+/// [`MAX_EXECUTABLE_SIZE`] are left out.
+pub fn wants_executable(path: &str, mode: u32, size: u64) -> bool {
+    let path = path.trim_start_matches("./").trim_start_matches('/');
+    let pseudo = ["proc/", "sys/", "dev/"]
+        .iter()
+        .any(|p| path.starts_with(p));
+    // the smallest ELF with a section table is larger than this
+    mode & 0o111 != 0 && (64..=MAX_EXECUTABLE_SIZE).contains(&size) && !pseudo
 }
 
 /// Parses one wanted file. `path` is recorded in each [`Package`] and in errors.
@@ -227,6 +399,19 @@ pub fn detect(kind: FileKind, path: &str, data: &[u8]) -> Result<Detection, Dete
         FileKind::RpmSqlite => rpm::sqlite::parse(data, path).map(Detection::Packages),
         FileKind::RpmBdb => rpm::bdb::parse(data, path).map(Detection::Packages),
         FileKind::RpmNdb => rpm::ndb::parse(data, path).map(Detection::Packages),
+        FileKind::PythonMetadata => python::parse(data, path).map(Detection::Packages),
+        FileKind::NpmLock => npm::lock(data, path).map(Detection::Packages),
+        FileKind::NpmPackageJson => npm::package_json(data, path).map(Detection::Packages),
+        FileKind::YarnLock => yarn::yarn_lock(data, path).map(Detection::Packages),
+        FileKind::PnpmLock => yarn::pnpm_lock(data, path).map(Detection::Packages),
+        FileKind::CargoLock => rust::cargo_lock(data, path).map(Detection::Packages),
+        FileKind::Executable => binary::parse(data, path).map(Detection::Packages),
+        FileKind::JavaArchive => java::parse(data, path).map(Detection::Packages),
+        FileKind::Gemspec => ruby::gemspec(data, path).map(Detection::Packages),
+        FileKind::GemfileLock => ruby::gemfile_lock(data, path).map(Detection::Packages),
+        FileKind::ComposerLock => php::lock(data, path).map(Detection::Packages),
+        FileKind::ComposerInstalled => php::installed(data, path).map(Detection::Packages),
+        FileKind::DotnetDeps => dotnet::deps(data, path).map(Detection::Packages),
     };
     result.map_err(err)
 }
@@ -240,6 +425,19 @@ pub(crate) fn utf8(data: &[u8]) -> Result<&str, Problem> {
             .count()
             + 1;
         Problem::syntax(line, format!("not valid UTF-8 at byte {}", e.valid_up_to()))
+    })
+}
+
+/// Parses a JSON document into `T`. serde_json refuses nesting deeper than 128 levels,
+/// so hostile documents cannot exhaust the stack; unknown fields are ignored.
+pub(crate) fn json<T: serde::de::DeserializeOwned>(data: &[u8]) -> Result<T, Problem> {
+    serde_json::from_slice(data).map_err(|e| {
+        let message = e.to_string();
+        let message = match message.rfind(" at line ") {
+            Some(i) => message[..i].to_owned(),
+            None => message,
+        };
+        Problem::syntax(e.line(), format!("invalid JSON: {message}"))
     })
 }
 
@@ -269,6 +467,74 @@ mod tests {
         assert_eq!(wants("var/lib/rpm/Name"), None);
         assert_eq!(wants("lib/apk/db/installed"), Some(FileKind::ApkInstalled));
         assert_eq!(wants("usr/bin/ls"), None);
+    }
+
+    #[test]
+    fn wants_names_each_language_file() {
+        let lib = "usr/lib/python3/dist-packages";
+        assert_eq!(
+            wants(&format!("{lib}/requests-2.28.1.dist-info/METADATA")),
+            Some(FileKind::PythonMetadata)
+        );
+        assert_eq!(wants(&format!("{lib}/x.dist-info/RECORD")), None);
+        assert_eq!(
+            wants(&format!("{lib}/six-1.16.0.egg-info")),
+            Some(FileKind::PythonMetadata)
+        );
+        assert_eq!(
+            wants(&format!("{lib}/six-1.16.0.egg-info/PKG-INFO")),
+            Some(FileKind::PythonMetadata)
+        );
+        assert_eq!(wants("app/package-lock.json"), Some(FileKind::NpmLock));
+        assert_eq!(wants("app/node_modules/.package-lock.json"), None);
+        assert_eq!(
+            wants("app/node_modules/lodash/package.json"),
+            Some(FileKind::NpmPackageJson)
+        );
+        assert_eq!(
+            wants("node_modules/@babel/core/package.json"),
+            Some(FileKind::NpmPackageJson)
+        );
+        assert_eq!(wants("node_modules/@babel/package.json"), None);
+        assert_eq!(wants("node_modules/lodash/fp/package.json"), None);
+        assert_eq!(wants("app/package.json"), None);
+        assert_eq!(wants("node_modules/.bin/package.json"), None);
+        assert_eq!(wants("yarn.lock"), Some(FileKind::YarnLock));
+        assert_eq!(wants("srv/pnpm-lock.yaml"), Some(FileKind::PnpmLock));
+        assert_eq!(wants("src/Cargo.lock"), Some(FileKind::CargoLock));
+        assert_eq!(wants("opt/app/lib/x.JAR"), Some(FileKind::JavaArchive));
+        assert_eq!(wants("opt/app.war"), Some(FileKind::JavaArchive));
+        assert_eq!(wants("opt/jar"), None);
+        assert_eq!(
+            wants("usr/lib/ruby/gems/3.1.0/specifications/rake-13.0.6.gemspec"),
+            Some(FileKind::Gemspec)
+        );
+        assert_eq!(wants("src/rake.gemspec"), None);
+        assert_eq!(wants("app/Gemfile.lock"), Some(FileKind::GemfileLock));
+        assert_eq!(wants("app/composer.lock"), Some(FileKind::ComposerLock));
+        assert_eq!(
+            wants("app/vendor/composer/installed.json"),
+            Some(FileKind::ComposerInstalled)
+        );
+        assert_eq!(
+            wants("vendor/composer/installed.json"),
+            Some(FileKind::ComposerInstalled)
+        );
+        assert_eq!(wants("app/installed.json"), None);
+        assert_eq!(wants("app/App.deps.json"), Some(FileKind::DotnetDeps));
+    }
+
+    #[test]
+    fn wants_executables_by_mode_and_size() {
+        assert!(wants_executable("usr/bin/docker-registry", 0o755, 1 << 20));
+        assert!(!wants_executable("usr/bin/readme", 0o644, 1 << 20));
+        assert!(!wants_executable("proc/self/exe", 0o755, 1 << 20));
+        assert!(!wants_executable(
+            "usr/bin/huge",
+            0o755,
+            MAX_EXECUTABLE_SIZE + 1
+        ));
+        assert!(!wants_executable("usr/bin/empty", 0o755, 0));
     }
 
     #[test]

@@ -10,6 +10,13 @@
 //!   package when it differs from the binary (`NAME@VERSION` for deb when the versions
 //!   differ too; the source rpm's file name for rpm).
 //!
+//! Language packages follow their purl-spec types and take no distribution: `pypi`
+//! names are lower-cased with runs of `-`, `_`, `.` as one `-` (PEP 503), an npm
+//! `@scope/name` has the namespace `@scope` (encoded `%40scope`), Maven `group:artifact`
+//! is `pkg:maven/group/artifact@v`, Composer `vendor/name` is `pkg:composer/vendor/name`,
+//! a Go module path is split at its last `/` into namespace and name
+//! (`pkg:golang/github.com/pkg/errors@v0.9.1`).
+//!
 //! Values are percent-encoded by the `packageurl` crate (`+` becomes `%2B`).
 
 use packageurl::PackageUrl;
@@ -24,18 +31,21 @@ impl Package {
     /// let pkg = Package { ecosystem: PkgType::Deb, name: "libc6".into(),
     ///     version: "2.36-9+deb12u4".into(), epoch: None, arch: Some("amd64".into()),
     ///     source_name: Some("glibc".into()), source_version: Some("2.36-9+deb12u4".into()),
-    ///     path: "var/lib/dpkg/status".into() };
+    ///     path: "var/lib/dpkg/status".into(), dev: false };
     /// let debian = Distro { id: "debian".into(), version_id: Some("12".into()),
     ///     codename: Some("bookworm".into()), pretty_name: None };
     /// assert_eq!(pkg.purl(Some(&debian)),
     ///     "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12&upstream=glibc");
     /// ```
     pub fn purl(&self, distro: Option<&Distro>) -> String {
+        if self.ecosystem.is_language() {
+            return self.language_purl();
+        }
         let namespace = match (distro, self.ecosystem) {
             (Some(d), _) => Some(d.id.as_str()),
             (None, PkgType::Deb) => Some("debian"),
             (None, PkgType::Apk) => Some("alpine"),
-            (None, PkgType::Rpm) => None,
+            (None, _) => None,
         };
         let version = match self.ecosystem {
             PkgType::Rpm => self
@@ -70,6 +80,29 @@ impl Package {
         )
     }
 
+    fn language_purl(&self) -> String {
+        let ty = self.ecosystem.as_str();
+        let (namespace, name) = match self.ecosystem {
+            PkgType::Pypi => (None, pep503(&self.name)),
+            PkgType::Npm | PkgType::Composer | PkgType::Golang => {
+                match self.name.rsplit_once('/') {
+                    Some((ns, name)) if !ns.is_empty() && !name.is_empty() => {
+                        (Some(ns), name.to_owned())
+                    }
+                    _ => (None, self.name.clone()),
+                }
+            }
+            PkgType::Maven => match self.name.split_once(':') {
+                Some((group, artifact)) if !group.is_empty() && !artifact.is_empty() => {
+                    (Some(group), artifact.to_owned())
+                }
+                _ => (None, self.name.clone()),
+            },
+            _ => (None, self.name.clone()),
+        };
+        build(ty, namespace, &name, &self.version, &[])
+    }
+
     fn upstream(&self) -> Option<String> {
         let src = self.source_name.as_deref()?;
         match self.ecosystem {
@@ -88,8 +121,27 @@ impl Package {
                 let vr = self.source_version.as_deref()?;
                 Some(format!("{src}-{vr}.src.rpm"))
             }
+            _ => None,
         }
     }
+}
+
+/// PEP 503 normalisation: lower case, each run of `-`, `_`, `.` as one `-`.
+pub(crate) fn pep503(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut sep = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            sep = true;
+        } else {
+            if sep && !out.is_empty() {
+                out.push('-');
+            }
+            sep = false;
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
 }
 
 fn build(

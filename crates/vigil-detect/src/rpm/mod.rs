@@ -136,6 +136,7 @@ pub(crate) fn package(blob: &[u8], path: &str) -> Result<Option<Package>, String
         source_name,
         source_version,
         path: path.to_owned(),
+        dev: false,
     }))
 }
 

@@ -83,7 +83,7 @@ pub fn row(p: &Package) -> Vec<String> {
             "{source}-{}.src.rpm",
             p.source_version.clone().unwrap_or_default()
         )),
-        vigil_detect::PkgType::Apk => {}
+        _ => {}
     }
     row
 }
