@@ -115,7 +115,7 @@ pub struct ImageInfo {
 }
 
 enum Source {
-    Blobs(Box<dyn BlobSource>),
+    Blobs(Box<dyn BlobSource + Send>),
     Rootfs(PathBuf),
 }
 
@@ -147,7 +147,7 @@ fn open_inner(reference: &Reference, opts: &Options, label: &str) -> Result<Imag
         max_layer_bytes: opts.max_layer_bytes,
         max_file_bytes: opts.max_file_bytes,
     };
-    let image = |info: ImageInfo, source: Box<dyn BlobSource>| {
+    let image = |info: ImageInfo, source: Box<dyn BlobSource + Send>| {
         let blobs = info
             .layers
             .iter()
@@ -348,5 +348,38 @@ impl Image {
             ));
         };
         rootfs::walk(root, self.limits, sink).map_err(|k| Error::new(label, k))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_can_move_to_a_worker_thread() {
+        fn send<T: Send>() {}
+        send::<Image>();
+        send::<Error>();
+    }
+
+    #[test]
+    fn walks_that_do_not_fit_the_source_are_usage_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = Reference::Rootfs {
+            path: dir.path().to_path_buf(),
+        };
+        let mut img = open(&r, &Options::default()).unwrap();
+        struct None_;
+        impl Sink for None_ {
+            fn wants(&self, _: &str, _: u64) -> bool {
+                false
+            }
+            fn file(&mut self, _: &str, _: &mut dyn std::io::Read) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let err = img.walk_layer(0, &mut None_, &|_| {}).unwrap_err();
+        assert_eq!(err.code(), "usage");
+        img.walk_rootfs(&mut None_).unwrap();
     }
 }

@@ -29,7 +29,8 @@ const ACCEPT: &[&str] = &[
 ];
 
 pub(crate) struct Registry {
-    rt: tokio::runtime::Runtime,
+    /// always `Some` until dropped
+    rt: Option<tokio::runtime::Runtime>,
     client: oci_client::Client,
     repo: oci_client::Reference,
     auth: RegistryAuth,
@@ -164,6 +165,12 @@ pub(crate) fn open(
     label: &str,
 ) -> Result<(ImageInfo, Registry), ErrorKind> {
     let auth = credentials(opts, registry)?;
+    // block_on inside an async context would panic: say so instead
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(ErrorKind::Usage(
+            "registry images are read with blocking calls; call from a blocking thread (e.g. tokio's spawn_blocking), not from async code".into(),
+        ));
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -196,14 +203,14 @@ pub(crate) fn open(
         ),
     };
     let mut src = Registry {
-        rt,
+        rt: Some(rt),
         client,
         repo,
         auth,
         registry: registry.to_string(),
     };
     let (bytes, _) = src
-        .rt
+        .rt()
         .block_on(src.client.pull_manifest_raw(&src.repo, &src.auth, ACCEPT))
         .map_err(|e| map_err(registry, e))?;
     if bytes.len() as u64 > MAX_MANIFEST {
@@ -224,6 +231,22 @@ pub(crate) fn open(
     }
     let info = oci::resolve(&mut src, None, Some((got, bytes.to_vec())), platform, label)?;
     Ok((info, src))
+}
+
+impl Registry {
+    fn rt(&self) -> &tokio::runtime::Runtime {
+        self.rt.as_ref().expect("runtime lives until drop")
+    }
+}
+
+impl Drop for Registry {
+    // shutting down without waiting is allowed anywhere, even inside another runtime
+    // (a plain drop there would panic)
+    fn drop(&mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 /// oci-client verifies a blob stream too and fails its last read on a mismatch; we end
@@ -248,7 +271,7 @@ impl BlobSource for Registry {
             ..OciDescriptor::default()
         };
         let stream = self
-            .rt
+            .rt()
             .block_on(async {
                 // make sure the token (if any) is in place for blob requests too
                 self.client
@@ -270,14 +293,14 @@ impl BlobSource for Registry {
         let reader = StreamReader::new(stream.stream);
         Ok(Box::new(EndOnTheirVerdict(SyncIoBridge::new_with_handle(
             reader,
-            self.rt.handle().clone(),
+            self.rt().handle().clone(),
         ))))
     }
 
     fn manifest(&mut self, blob: &Blob, limit: u64, what: &str) -> Result<Vec<u8>, ErrorKind> {
         let r = self.repo.clone_with_digest(blob.digest.to_string());
         let (bytes, _) = self
-            .rt
+            .rt()
             .block_on(self.client.pull_manifest_raw(&r, &self.auth, ACCEPT))
             .map_err(|e| map_err(&self.registry, e))?;
         let bytes = match read_limited(&mut &bytes[..], limit) {
@@ -358,5 +381,29 @@ mod tests {
         let (_d, opts) = with_config("{");
         let err = credentials(&opts, "r.example").unwrap_err();
         assert_eq!(err.code(), "docker-config");
+    }
+
+    #[test]
+    fn async_context_is_a_usage_error_not_a_panic() {
+        let empty = tempfile::tempdir().unwrap();
+        let opts = Options {
+            docker_config_dir: Some(empty.path().to_path_buf()),
+            ..Options::default()
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let res = rt.block_on(async {
+            open(
+                "127.0.0.1:1",
+                "a/b",
+                Some("latest"),
+                None,
+                &opts,
+                &Platform::linux_amd64(),
+                "docker://127.0.0.1:1/a/b:latest",
+            )
+        });
+        assert!(matches!(res, Err(ErrorKind::Usage(_))));
     }
 }
