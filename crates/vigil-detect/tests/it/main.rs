@@ -4,6 +4,7 @@
 // Skipped tests say why on stderr (the test harness captures it).
 #![allow(clippy::print_stderr)]
 
+mod app_image;
 mod fixtures;
 mod generated;
 mod oracles;
