@@ -256,6 +256,11 @@ def main():
     huge2 = info("usr/share/big.bin", (8 << 30) - 1).tobuf(tarfile.USTAR_FORMAT) + bytes(4096)
     layout(out, "huge-declared-size-unwanted", [(gz(huge2), LAYER_GZ)])
 
+    # a blob that is a symlink out of the layout (to a host file)
+    target = sha(b"host file")
+    root, _ = layout(out, "blob-is-symlink", [({"digest": target, "size": 9}, LAYER_TAR)])
+    os.symlink("/etc/hostname", os.path.join(root, "blobs", "sha256", target.split(":")[1]))
+
     # --- legal but nasty: the walker must stay inside the image
     layout(out, "path-traversal", [(gz(make_tar([
         f("../../../../etc/traversal-dotdot"),
@@ -304,6 +309,17 @@ def main():
         ("manifest.json", js([{"Config": sha(cfg).split(":")[1] + ".json", "RepoTags": ["h:1"], "Layers": ["gone/layer.tar"]}])),
         (sha(cfg).split(":")[1] + ".json", cfg),
     ])
+    # a layer member that is a symlink pointing out of the archive
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for name, data in [
+            ("manifest.json", js([{"Config": sha(cfg).split(":")[1] + ".json", "RepoTags": ["h:1"], "Layers": ["l/layer.tar"]}])),
+            (sha(cfg).split(":")[1] + ".json", cfg),
+        ]:
+            t.addfile(info(name, len(data)), io.BytesIO(data))
+        t.addfile(info("l/layer.tar", 0, tarfile.SYMTYPE, "../../../../etc/passwd"))
+    with open(os.path.join(out, "docker-layer-symlink-outside.tar"), "wb") as fh:
+        fh.write(buf.getvalue())
     tar_members(os.path.join(out, "docker-legacy-parent-loop.tar"), [
         ("repositories", js({"h": {"1": "aaaa"}})),
         ("aaaa/json", js({"id": "aaaa", "parent": "bbbb"})),

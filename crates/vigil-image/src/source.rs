@@ -127,7 +127,8 @@ impl BlobSource for LayoutDir {
             Ok(_) => {
                 return Err(ErrorKind::BlobMissing {
                     digest: blob.digest.to_string(),
-                    detail: format!(" ({} is not a regular file)", blob.location()),
+                    detail: " (not a regular file in the layout; symlinks are never followed)"
+                        .into(),
                 });
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {

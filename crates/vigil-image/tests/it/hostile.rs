@@ -77,6 +77,7 @@ const CASES: &[(&str, Expect)] = &[
         Open("no-matching-platform"),
     ),
     ("oci:missing-layer:latest", Walk("blob-missing")),
+    ("oci:blob-is-symlink:latest", Walk("blob-missing")),
     ("oci:layer-digest-mismatch:latest", Walk("digest-mismatch")),
     (
         "oci:layer-longer-than-descriptor:latest",
@@ -111,6 +112,10 @@ const CASES: &[(&str, Expect)] = &[
     ),
     (
         "docker-archive:docker-missing-layer.tar",
+        Walk("blob-missing"),
+    ),
+    (
+        "docker-archive:docker-layer-symlink-outside.tar",
         Walk("blob-missing"),
     ),
     (
