@@ -1,13 +1,15 @@
-//! Benchmark: reading a large OSV zip with `open_feed`, against a peer measured in the same
-//! run: Python's standard `zipfile` + `json.loads` over the same entries (parsing only, no
-//! conversion), which is the floor any importer written on a mainstream stack pays.
+//! Benchmark: reading large feeds with `open_feed`, against a peer measured in the same run:
+//! Python's standard `json` (and `zipfile`) parsing the same bytes, without any conversion,
+//! the floor any importer written on a mainstream stack pays.
 //!
-//! The zip comes from `scripts/make-large-osv.py` (real records renamed): set
-//! `VIGIL_BENCH_OSV_ZIP` to an existing one, else one of `VIGIL_BENCH_COUNT` records
-//! (default 20000) is made in a temporary directory.
+//! 1. A Debian tracker JSON of about 96 MB from `scripts/make-large-tracker.py` (set
+//!    `VIGIL_BENCH_TRACKER` to reuse one). Python's `json.load` holds it all in memory; the
+//!    reader streams it. Peak memory of both is printed.
+//! 2. An OSV zip from `scripts/make-large-osv.py` (set `VIGIL_BENCH_OSV_ZIP` to reuse one,
+//!    else `VIGIL_BENCH_COUNT` records, default 20000, are made).
 //!
-//! Run: `cargo bench -p vigil-vulndb --bench read_feed`. Prints records, seconds for both,
-//! the ratio vigil/python, and this process's peak resident memory.
+//! Run: `cargo bench -p vigil-vulndb --bench read_feed`. Prints records, seconds, the ratio
+//! vigil/python, and peak resident memory after each stage.
 
 #![allow(clippy::print_stdout)]
 
@@ -30,8 +32,65 @@ fn peak_rss_kb() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+fn tracker(tmp: &std::path::Path) {
+    let path = match std::env::var_os("VIGIL_BENCH_TRACKER") {
+        Some(p) => PathBuf::from(p),
+        None => {
+            let out = tmp.join("tracker.json");
+            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/make-large-tracker.py");
+            let ok = Command::new(python())
+                .args([script, out.to_str().unwrap()])
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "make-large-tracker.py failed");
+            out
+        }
+    };
+    let size = std::fs::metadata(&path).unwrap().len();
+    let start = Instant::now();
+    let (mut records, mut affected) = (0u64, 0u64);
+    for item in open_feed(&path, FeedFormat::DebianTracker) {
+        let item = item.unwrap();
+        records += 1;
+        affected += item.advisory.affected.len() as u64;
+    }
+    let ours = start.elapsed().as_secs_f64();
+    let peer_src = r#"
+import json, resource, sys, time
+t = time.perf_counter()
+with open(sys.argv[1], "rb") as f:
+    d = json.load(f)
+n = sum(len(v) for v in d.values())
+print(n, time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"#;
+    let out = Command::new(python())
+        .args(["-c", peer_src, path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut parts = text.split_whitespace();
+    let pairs: u64 = parts.next().unwrap().parse().unwrap();
+    let peer: f64 = parts.next().unwrap().parse().unwrap();
+    let peer_kb: u64 = parts.next().unwrap().parse().unwrap();
+    println!(
+        "debian tracker: {} MB, {pairs} (package, CVE) entries",
+        size / 1_000_000
+    );
+    println!("  vigil open_feed: {ours:.2} s, {records} advisories, {affected} affected entries");
+    println!(
+        "  python json.load: {peer:.2} s, peak RSS {} MiB",
+        peer_kb / 1024
+    );
+    println!("  ratio vigil/python: {:.2}", ours / peer);
+    if let Some(kb) = peak_rss_kb() {
+        println!("  vigil peak RSS so far: {} MiB", kb / 1024);
+    }
+}
+
 fn main() {
     let tmp = tempfile::tempdir().unwrap();
+    tracker(tmp.path());
     let zip = match std::env::var_os("VIGIL_BENCH_OSV_ZIP") {
         Some(p) => PathBuf::from(p),
         None => {
@@ -79,11 +138,11 @@ print(n, time.perf_counter() - t)
     let peer: f64 = parts.next().unwrap().parse().unwrap();
     assert_eq!(peer_records, records, "both read every record");
 
-    println!("records: {records} ({affected} affected entries)");
-    println!("vigil open_feed: {ours:.2} s");
-    println!("python zipfile+json.loads: {peer:.2} s");
-    println!("ratio vigil/python: {:.2}", ours / peer);
+    println!("osv zip: {records} records ({affected} affected entries)");
+    println!("  vigil open_feed: {ours:.2} s");
+    println!("  python zipfile+json.loads: {peer:.2} s");
+    println!("  ratio vigil/python: {:.2}", ours / peer);
     if let Some(kb) = peak_rss_kb() {
-        println!("vigil peak RSS: {} MiB", kb / 1024);
+        println!("  vigil peak RSS so far: {} MiB", kb / 1024);
     }
 }

@@ -119,10 +119,9 @@ struct RawRelease {
 /// Converts the tracker entry of one CVE under one source package (the JSON text of the
 /// value of `json[package][cve_id]`) into an advisory fragment.
 pub fn parse_entry(package: &str, cve_id: &str, bytes: &[u8]) -> Result<Advisory, ParseError> {
-    crate::osv::check_utf8(bytes)?;
+    let text = crate::osv::check_utf8(bytes)?;
     crate::osv::check_depth(bytes)?;
-    let raw: RawCve =
-        serde_json::from_slice(bytes).map_err(|e| ParseError::Syntax(e.to_string()))?;
+    let raw: RawCve = serde_json::from_str(text).map_err(|e| ParseError::Syntax(e.to_string()))?;
     let mut adv = Advisory::new(VulnId::new(format!("DEBIAN-{cve_id}")));
     adv.upstream.push(VulnId::from(cve_id));
     adv.aliases.push(VulnId::from(cve_id));

@@ -582,7 +582,7 @@ struct DebianSource {
 impl DebianSource {
     fn open(path: &Path) -> Result<Self, FeedError> {
         let file = File::open(path).map_err(|e| io_err(loc(path), &e))?;
-        let mut scanner = Scanner::new(BufReader::new(file));
+        let mut scanner = Scanner::new(file);
         let (packages, order, spans) = scanner.index().map_err(|e| match e {
             ScanError::Io(e) => io_err(loc(path), &e),
             ScanError::Syntax(message) => FeedError::Feed {
@@ -628,8 +628,15 @@ impl DebianSource {
                 return Some(vec![Err(io_err(at, &e))]);
             }
             match debian::parse_entry(package, &cve, &buf) {
+                // The fragments of one CVE differ only in their package, so their affected
+                // entries are distinct: append instead of merging (which dedups in O(n^2)).
                 Ok(adv) => match &mut joined {
-                    Some(j) => j.merge(adv),
+                    Some(j) => {
+                        j.affected.extend(adv.affected);
+                        if j.details.is_none() {
+                            j.details = adv.details;
+                        }
+                    }
                     None => joined = Some(adv),
                 },
                 Err(source) => {
@@ -665,8 +672,11 @@ const MAX_KEY_BYTES: usize = 4096;
 /// (depth counter), so nesting cannot overflow the stack.
 struct Scanner<R> {
     r: R,
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+    /// File offset of `buf[start]`.
     pos: u64,
-    peeked: Option<u8>,
 }
 
 type Index = (Vec<String>, Vec<String>, HashMap<String, Vec<Span>>);
@@ -675,39 +685,37 @@ impl<R: Read> Scanner<R> {
     fn new(r: R) -> Self {
         Self {
             r,
+            buf: vec![0; 64 << 10].into_boxed_slice(),
+            start: 0,
+            end: 0,
             pos: 0,
-            peeked: None,
-        }
-    }
-
-    fn next_byte(&mut self) -> Result<Option<u8>, ScanError> {
-        if let Some(b) = self.peeked.take() {
-            self.pos += 1;
-            return Ok(Some(b));
-        }
-        let mut b = [0u8];
-        loop {
-            match self.r.read(&mut b) {
-                Ok(0) => return Ok(None),
-                Ok(_) => {
-                    self.pos += 1;
-                    return Ok(Some(b[0]));
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e.into()),
-            }
         }
     }
 
     fn peek(&mut self) -> Result<Option<u8>, ScanError> {
-        if self.peeked.is_none() {
-            let b = self.next_byte()?;
-            if b.is_some() {
-                self.pos -= 1;
+        if self.start == self.end {
+            self.start = 0;
+            self.end = loop {
+                match self.r.read(&mut self.buf) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e.into()),
+                }
+            };
+            if self.end == 0 {
+                return Ok(None);
             }
-            self.peeked = b;
         }
-        Ok(self.peeked)
+        Ok(Some(self.buf[self.start]))
+    }
+
+    fn next_byte(&mut self) -> Result<Option<u8>, ScanError> {
+        let b = self.peek()?;
+        if b.is_some() {
+            self.start += 1;
+            self.pos += 1;
+        }
+        Ok(b)
     }
 
     fn err<T>(&self, what: &str, found: Option<u8>) -> Result<T, ScanError> {

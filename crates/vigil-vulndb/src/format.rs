@@ -98,7 +98,9 @@ const SECDB_KEYS: &[&str] = &[
 /// YAML: a top-level `distroversion:` key means Alpine secdb, else OSV. `None` when the
 /// content fits none of them.
 pub fn sniff(name: &str, prefix: &[u8]) -> Option<FeedFormat> {
-    let text = String::from_utf8_lossy(prefix);
+    // The first key (JSON) or the top lines (YAML) decide; 4 KiB is plenty and keeps the
+    // lossy conversion cheap on big records.
+    let text = String::from_utf8_lossy(&prefix[..prefix.len().min(4096)]);
     if is_yaml_name(name) {
         let alpine = text.lines().any(|l| l.starts_with("distroversion:"));
         return Some(if alpine {

@@ -181,27 +181,33 @@ struct IdOnly {
 /// Parses an OSV JSON file: one record (object) or several (array). Each record converts on
 /// its own, so one bad record in an array does not spoil the others.
 pub fn parse_json(bytes: &[u8]) -> Result<Vec<Result<Advisory, RecordError>>, ParseError> {
-    check_utf8(bytes)?;
+    // Validate UTF-8 once; serde_json's `from_str` then trusts it.
+    let text = check_utf8(bytes)?;
     check_depth(bytes)?;
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-    if first == Some(&b'[') {
+    if text.trim_start().starts_with('[') {
         let items: Vec<&serde_json::value::RawValue> =
-            serde_json::from_slice(bytes).map_err(|e| ParseError::Syntax(e.to_string()))?;
+            serde_json::from_str(text).map_err(|e| ParseError::Syntax(e.to_string()))?;
         Ok(items
             .into_iter()
-            .map(|raw| parse_json_record(raw.get().as_bytes()))
+            .map(|raw| record_from_str(raw.get()))
             .collect())
     } else {
-        Ok(vec![parse_json_record(bytes)])
+        Ok(vec![record_from_str(text)])
     }
 }
 
 /// Parses one OSV record in JSON.
 pub fn parse_json_record(bytes: &[u8]) -> Result<Advisory, RecordError> {
-    match serde_json::from_slice::<RawRecord>(bytes) {
+    let text = check_utf8(bytes).map_err(|error| RecordError { id: None, error })?;
+    check_depth(bytes).map_err(|error| RecordError { id: None, error })?;
+    record_from_str(text)
+}
+
+fn record_from_str(text: &str) -> Result<Advisory, RecordError> {
+    match serde_json::from_str::<RawRecord>(text) {
         Ok(raw) => convert(raw),
         Err(e) => {
-            let id = serde_json::from_slice::<IdOnly>(bytes)
+            let id = serde_json::from_str::<IdOnly>(text)
                 .ok()
                 .and_then(|i| i.id)
                 .and_then(|l| l.0);
@@ -236,7 +242,8 @@ pub fn parse_yaml(bytes: &[u8]) -> Result<Advisory, RecordError> {
 pub const MAX_DEPTH: usize = 64;
 
 /// Refuses JSON (or YAML flow) text nested deeper than [`MAX_DEPTH`] brackets. Brackets
-/// inside double- or single-quoted strings do not count.
+/// inside double-quoted strings do not count (single quotes are not JSON strings, and in
+/// YAML plain text they are apostrophes).
 pub(crate) fn check_depth(bytes: &[u8]) -> Result<(), ParseError> {
     let mut depth = 0usize;
     let mut quote: Option<u8> = None;
