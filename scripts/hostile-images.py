@@ -326,8 +326,28 @@ def main():
         ("bbbb/json", js({"id": "bbbb", "parent": "aaaa"})),
     ])
 
+    rootfs_nasty(out)
     if test_images:
         multiarch(out, test_images)
+
+
+def rootfs_nasty(out):
+    """A root filesystem directory (dir:) with a FIFO where a detector file should be
+    (opening it would block), symlinks out of the tree and in a loop, a directory symlink
+    to the host's /usr, and files under proc/ (skipped)."""
+    root = os.path.join(out, "rootfs-nasty")
+    shutil.rmtree(root, ignore_errors=True)
+    for d in ("etc", "var/lib/dpkg", "proc/1", "lib"):
+        os.makedirs(os.path.join(root, d))
+    os.mkfifo(os.path.join(root, "etc", "os-release"))
+    with open(os.path.join(root, "etc", "debian_version"), "w") as fh:
+        fh.write("12.0\n")
+    with open(os.path.join(root, "proc", "1", "status"), "w") as fh:
+        fh.write("not an image file\n")
+    os.symlink("/etc/passwd", os.path.join(root, "var", "lib", "dpkg", "status"))
+    os.symlink("loop-b", os.path.join(root, "lib", "loop-a"))
+    os.symlink("loop-a", os.path.join(root, "lib", "loop-b"))
+    os.symlink("/usr", os.path.join(root, "usr"))
 
 
 def multiarch(out, images):

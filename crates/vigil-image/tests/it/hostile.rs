@@ -328,3 +328,27 @@ fn multi_arch_index_picks_the_platform() {
         );
     }
 }
+
+/// A root filesystem with a FIFO, symlinks out and in a loop, and proc/: the walk ends,
+/// reads only regular files inside the tree, and reports the links.
+#[test]
+fn nasty_rootfs_directory() {
+    let Some(dir) = corpus() else { return };
+    let r: Reference = format!("dir:{}/rootfs-nasty", dir.display())
+        .parse()
+        .unwrap();
+    let mut img = open(&r, &Options::default()).unwrap();
+    let mut s = Recorder::wanting(&[
+        "etc/os-release",
+        "etc/debian_version",
+        "var/lib/dpkg/status",
+        "proc/1/status",
+        "usr/lib/os-release",
+    ]);
+    img.walk_rootfs(&mut s).unwrap();
+    assert_eq!(s.files.keys().collect::<Vec<_>>(), ["etc/debian_version"]);
+    assert_eq!(s.files["etc/debian_version"], b"12.0\n");
+    assert_eq!(s.symlinks["var/lib/dpkg/status"], "/etc/passwd");
+    assert_eq!(s.symlinks["usr"], "/usr");
+    assert_eq!(s.symlinks["lib/loop-a"], "loop-b");
+}
