@@ -43,12 +43,12 @@ pub(crate) fn parse(data: &[u8], path: &str) -> Result<Vec<Package>, Problem> {
     let Ok(file) = object::File::parse(data) else {
         return Ok(Vec::new());
     };
-    let mut out = go(&file, data, path)?;
+    let mut out = go(&file, path)?;
     out.extend(auditable(&file, path)?);
     Ok(out)
 }
 
-fn go(file: &object::File, data: &[u8], path: &str) -> Result<Vec<Package>, Problem> {
+fn go(file: &object::File, path: &str) -> Result<Vec<Package>, Problem> {
     // the dedicated section when there is one, else every writable data section
     let named = file
         .sections()
@@ -67,26 +67,26 @@ fn go(file: &object::File, data: &[u8], path: &str) -> Result<Vec<Package>, Prob
         while at + 32 <= bytes.len() {
             if bytes[at..].starts_with(GO_MAGIC) {
                 let (version, modinfo) = go_strings(file, &bytes[at..])?;
-                return go_packages(&version, &modinfo, path);
+                return go_packages(
+                    &text(version, "Go version")?,
+                    &modinfo_text(modinfo)?,
+                    path,
+                );
             }
             at += 16;
         }
     }
-    let _ = data;
     Ok(Vec::new())
 }
 
 /// The toolchain version and the module info that the header at `h[0]` points to.
-fn go_strings(file: &object::File, h: &[u8]) -> Result<(String, String), Problem> {
+fn go_strings<'a>(file: &object::File<'a>, h: &'a [u8]) -> Result<(&'a [u8], &'a [u8]), Problem> {
     let ptr_size = usize::from(h[14]);
     let flags = h[15];
     if flags & 2 != 0 {
         let (version, rest) = varint_string(&h[32..])?;
         let (modinfo, _) = varint_string(rest)?;
-        return Ok((
-            text(version, "Go version")?,
-            text(modinfo, "Go module info")?,
-        ));
+        return Ok((version, modinfo));
     }
     if ptr_size != 4 && ptr_size != 8 {
         return Err(Problem::corrupt(format!(
@@ -104,7 +104,7 @@ fn go_strings(file: &object::File, h: &[u8]) -> Result<(String, String), Problem
     };
     let version_ptr = word(&h[16..]);
     let modinfo_ptr = word(&h[16 + ptr_size..]);
-    let read_string = |ptr: u64, what: &str| -> Result<String, Problem> {
+    let read_string = |ptr: u64, what: &str| -> Result<&'a [u8], Problem> {
         let header = at_address(file, ptr, 2 * ptr_size as u64).ok_or_else(|| {
             Problem::corrupt(format!(
                 "Go build info: {what} at {ptr:#x} is outside the file"
@@ -112,14 +112,13 @@ fn go_strings(file: &object::File, h: &[u8]) -> Result<(String, String), Problem
         })?;
         let (data, len) = (word(header), word(&header[ptr_size..]));
         if len == 0 {
-            return Ok(String::new());
+            return Ok(&[]);
         }
-        let bytes = at_address(file, data, len).ok_or_else(|| {
+        at_address(file, data, len).ok_or_else(|| {
             Problem::corrupt(format!(
                 "Go build info: {what} of {len} bytes at {data:#x} is outside the file"
             ))
-        })?;
-        text(bytes, what)
+        })
     };
     Ok((
         read_string(version_ptr, "Go version")?,
@@ -161,11 +160,16 @@ fn text(bytes: &[u8], what: &str) -> Result<String, Problem> {
         .map_err(|_| Problem::corrupt(format!("Go build info: {what} is not UTF-8")))
 }
 
-fn go_packages(version: &str, modinfo: &str, path: &str) -> Result<Vec<Package>, Problem> {
+/// The module info without the sentinel bytes framing it (binary, not UTF-8).
+fn modinfo_text(modinfo: &[u8]) -> Result<String, Problem> {
     let mut modinfo = modinfo;
-    if modinfo.len() >= 33 && modinfo.as_bytes()[modinfo.len() - 17] == b'\n' {
-        modinfo = modinfo.get(16..modinfo.len() - 16).unwrap_or(modinfo);
+    if modinfo.len() >= 33 && modinfo[modinfo.len() - 17] == b'\n' {
+        modinfo = &modinfo[16..modinfo.len() - 16];
     }
+    text(modinfo, "Go module info")
+}
+
+fn go_packages(version: &str, modinfo: &str, path: &str) -> Result<Vec<Package>, Problem> {
     let mut out: Vec<Package> = Vec::new();
     if let Some(v) = toolchain_version(version) {
         out.push(Package::language(PkgType::Golang, "stdlib", v, path));

@@ -19,7 +19,12 @@ pub fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
         if ty.is_dir() {
             walk(root, &path, out);
         } else if ty.is_file() {
-            let rel = path.strip_prefix(root).unwrap().to_str().unwrap().to_owned();
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned();
             out.push((rel, path));
         }
     }
@@ -28,7 +33,10 @@ pub fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
 /// The files of the app image's last layer, unpacked into a temp dir.
 fn app_layer(images: &Path) -> tempfile::TempDir {
     let oci = images.join("oci");
-    let blob = |digest: &str| oci.join("blobs/sha256").join(digest.trim_start_matches("sha256:"));
+    let blob = |digest: &str| {
+        oci.join("blobs/sha256")
+            .join(digest.trim_start_matches("sha256:"))
+    };
     let index: serde_json::Value = serde_json::from_slice(&read(&oci.join("index.json"))).unwrap();
     let app = index["manifests"]
         .as_array()
@@ -72,7 +80,9 @@ fn detect_all(root: &Path) -> (Vec<String>, Vec<Package>) {
 }
 
 fn pairs<'a>(packages: impl Iterator<Item = &'a Package>) -> BTreeSet<(String, String)> {
-    packages.map(|p| (p.name.clone(), p.version.clone())).collect()
+    packages
+        .map(|p| (p.name.clone(), p.version.clone()))
+        .collect()
 }
 
 #[test]
@@ -102,11 +112,20 @@ fn python_and_npm_packages_of_the_app_image() {
             .arg(layer.path().join(site))
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let listed: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
         let pip: BTreeSet<(String, String)> = listed
             .iter()
-            .map(|p| (p["name"].as_str().unwrap().into(), p["version"].as_str().unwrap().into()))
+            .map(|p| {
+                (
+                    p["name"].as_str().unwrap().into(),
+                    p["version"].as_str().unwrap().into(),
+                )
+            })
             .collect();
         assert_eq!(pairs(of(PkgType::Pypi)), pip);
         assert_eq!(pip.len(), 3);
@@ -119,7 +138,11 @@ fn python_and_npm_packages_of_the_app_image() {
             .arg(layer.path().join("app"))
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let tree: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let mut npm = BTreeSet::new();
         let mut stack = vec![&tree];
@@ -131,9 +154,8 @@ fn python_and_npm_packages_of_the_app_image() {
                 }
             }
         }
-        let from = |file: &str| {
-            pairs(of(PkgType::Npm).filter(|p| p.path.ends_with(file) && !p.dev))
-        };
+        let from =
+            |file: &str| pairs(of(PkgType::Npm).filter(|p| p.path.ends_with(file) && !p.dev));
         assert_eq!(from("package-lock.json"), npm);
         assert_eq!(from("/package.json"), npm);
         assert_eq!(npm.len(), 2);

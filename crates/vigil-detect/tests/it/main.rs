@@ -7,6 +7,7 @@
 mod app_image;
 mod fixtures;
 mod generated;
+mod go_binaries;
 mod oracles;
 mod purls;
 mod robustness;
