@@ -36,67 +36,83 @@ pub(crate) fn parse(s: &str) -> Result<Parts, ParseError> {
     if s.len() > u32::MAX as usize {
         return Err(err(s, "expected a version string, found one over 4 GiB"));
     }
-    let start = s.len() - s.trim_start().len();
-    let end = s.trim_end().len();
-    if start >= end {
+    // One pass over the bytes (this runs for every comparison): trim, then find the first
+    // `:` and the last `-`, refusing whitespace inside. dpkg's `isspace` is ASCII only.
+    let b = s.as_bytes();
+    let mut start = 0;
+    while start < b.len() && b[start].is_ascii_whitespace() {
+        start += 1;
+    }
+    let mut end = b.len();
+    while end > start && b[end - 1].is_ascii_whitespace() {
+        end -= 1;
+    }
+    if start == end {
         return Err(err(s, "expected a version, found an empty string"));
     }
-    let v = &s[start..end];
-    if let Some(c) = v.chars().find(|c| c.is_whitespace()) {
-        return Err(err(
-            s,
-            format!("expected no whitespace inside a version, found {c:?}"),
-        ));
-    }
-    let (epoch, rest_start) = match v.find(':') {
-        Some(colon) => {
-            let e = &v[..colon];
-            if e.is_empty() {
-                return Err(err(s, "expected an epoch before `:`, found nothing"));
+    let (mut colon, mut dash) = (usize::MAX, usize::MAX);
+    for (i, &c) in b.iter().enumerate().take(end).skip(start) {
+        match c {
+            b':' if colon == usize::MAX => colon = i,
+            b'-' => dash = i,
+            c if c.is_ascii_whitespace() => {
+                return Err(err(
+                    s,
+                    format!(
+                        "expected no whitespace inside a version, found {:?}",
+                        c as char
+                    ),
+                ));
             }
-            if let Some(c) = e.chars().find(|c| !c.is_ascii_digit()) {
+            _ => {}
+        }
+    }
+    let (epoch, rest) = if colon == usize::MAX {
+        (0, start)
+    } else {
+        let e = &s[start..colon];
+        if e.is_empty() {
+            return Err(err(s, "expected an epoch before `:`, found nothing"));
+        }
+        let mut epoch: u64 = 0;
+        for c in e.chars() {
+            let Some(d) = c.to_digit(10) else {
                 return Err(err(
                     s,
                     format!("expected an epoch of digits, found {c:?} in {e:?}"),
                 ));
-            }
-            let epoch = match e.parse::<u32>() {
-                Ok(n) if n <= i32::MAX as u32 => n,
-                _ => {
-                    return Err(err(
-                        s,
-                        format!("expected an epoch up to {}, found {e}", i32::MAX),
-                    ));
-                }
             };
-            if colon + 1 == v.len() {
-                return Err(err(s, "expected a version after the epoch, found nothing"));
-            }
-            (epoch, colon + 1)
-        }
-        None => (0, 0),
-    };
-    let rest = &v[rest_start..];
-    let (up_len, rev) = match rest.rfind('-') {
-        Some(dash) => {
-            if dash + 1 == rest.len() {
+            epoch = epoch * 10 + u64::from(d);
+            if epoch > i32::MAX as u64 {
                 return Err(err(
                     s,
-                    "expected a revision after the last `-`, found nothing",
+                    format!("expected an epoch up to {}, found {e}", i32::MAX),
                 ));
             }
-            (dash, (rest_start + dash + 1, v.len()))
         }
-        None => (rest.len(), (v.len(), v.len())),
+        if colon + 1 == end {
+            return Err(err(s, "expected a version after the epoch, found nothing"));
+        }
+        (epoch as u32, colon + 1)
     };
-    if up_len == 0 {
+    let (up_end, rev) = if dash != usize::MAX && dash >= rest {
+        if dash + 1 == end {
+            return Err(err(
+                s,
+                "expected a revision after the last `-`, found nothing",
+            ));
+        }
+        (dash, (dash + 1, end))
+    } else {
+        (end, (end, end))
+    };
+    if up_end == rest {
         return Err(err(s, "expected an upstream version, found nothing"));
     }
-    let off = |i: usize| (start + i) as u32;
     Ok(Parts {
         epoch,
-        upstream: (off(rest_start), off(rest_start + up_len)),
-        revision: (off(rev.0), off(rev.1)),
+        upstream: (rest as u32, up_end as u32),
+        revision: (rev.0 as u32, rev.1 as u32),
     })
 }
 
@@ -126,26 +142,45 @@ fn order(c: Option<&u8>) -> i32 {
 }
 
 /// dpkg's `verrevcmp`: alternating non-digit and digit runs.
-fn verrevcmp(mut a: &[u8], mut b: &[u8]) -> Ordering {
-    while !a.is_empty() || !b.is_empty() {
-        while a.first().is_some_and(|c| !c.is_ascii_digit())
-            || b.first().is_some_and(|c| !c.is_ascii_digit())
-        {
-            let (ac, bc) = (order(a.first()), order(b.first()));
-            if ac != bc {
-                return ac.cmp(&bc);
+fn verrevcmp(a: &[u8], b: &[u8]) -> Ordering {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        // A non-digit run. When the weights are equal both sides hold the same non-digit
+        // (no non-digit weighs as much as the end or a digit), so both can advance.
+        loop {
+            let (ca, cb) = (a.get(i), b.get(j));
+            let a_stop = ca.is_none_or(u8::is_ascii_digit);
+            let b_stop = cb.is_none_or(u8::is_ascii_digit);
+            if a_stop && b_stop {
+                break;
             }
-            a = a.get(1..).unwrap_or_default();
-            b = b.get(1..).unwrap_or_default();
+            let (oa, ob) = (order(ca), order(cb));
+            if oa != ob {
+                return oa.cmp(&ob);
+            }
+            i += 1;
+            j += 1;
         }
-        let na = a.iter().take_while(|c| c.is_ascii_digit()).count();
-        let nb = b.iter().take_while(|c| c.is_ascii_digit()).count();
-        let ord = crate::num::cmp_digits(&a[..na], &b[..nb]);
+        // A digit run, compared by value.
+        while a.get(i) == Some(&b'0') {
+            i += 1;
+        }
+        while b.get(j) == Some(&b'0') {
+            j += 1;
+        }
+        let (si, sj) = (i, j);
+        while i < a.len() && a[i].is_ascii_digit() {
+            i += 1;
+        }
+        while j < b.len() && b[j].is_ascii_digit() {
+            j += 1;
+        }
+        let ord = (i - si)
+            .cmp(&(j - sj))
+            .then_with(|| crate::num::cmp_bytes(&a[si..i], &b[sj..j]));
         if ord != Ordering::Equal {
             return ord;
         }
-        a = &a[na..];
-        b = &b[nb..];
     }
     Ordering::Equal
 }

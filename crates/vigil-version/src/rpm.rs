@@ -18,7 +18,8 @@
 //!   one: `1.0` < `1.0-` = `1.0-.` < `1.0-0` (as osv-scanner orders them). Advisory data and
 //!   package databases carry both or neither.
 //! - rpm accepts any bytes; this crate rejects only what cannot be a version: an empty string,
-//!   whitespace or control characters, an empty version after the epoch or before the release.
+//!   ASCII whitespace or control characters, an empty version after the epoch or before the
+//!   release.
 //!   Non-ASCII letters are separators, as in rpm: `1.1.α` = `1.1.β`.
 
 use std::cmp::Ordering;
@@ -47,31 +48,33 @@ pub(crate) fn parse(s: &str) -> Result<Parts, ParseError> {
     if s.is_empty() {
         return Err(err(s, "expected a version, found an empty string"));
     }
+    // One pass over the bytes (this runs for every comparison).
     let bytes = s.as_bytes();
-    if let Some(c) = s.chars().find(|c| c.is_whitespace() || c.is_control()) {
-        return Err(err(
-            s,
-            format!("expected no whitespace or control characters, found {c:?}"),
-        ));
+    let mut dash = usize::MAX;
+    for (i, &c) in bytes.iter().enumerate() {
+        if c == b'-' {
+            dash = i;
+        } else if c <= b' ' || c == 0x7f {
+            return Err(err(
+                s,
+                format!(
+                    "expected no whitespace or control characters, found {:?}",
+                    c as char
+                ),
+            ));
+        }
     }
     let digits = bytes.iter().take_while(|c| c.is_ascii_digit()).count();
+    // rpmEVRparse: digits then `:` are the epoch; an empty epoch before `:` is `0`.
     let (epoch, vstart) = if bytes.get(digits) == Some(&b':') {
-        if digits == 0 {
-            // rpmEVRparse: an empty epoch before `:` is `0`.
-            ((0, 0), 1)
-        } else {
-            ((0, digits as u32), digits + 1)
-        }
+        ((0, digits as u32), digits + 1)
     } else {
         ((0, 0), 0)
     };
-    let rest = &s[vstart..];
-    let (vend, release) = match rest.rfind('-') {
-        Some(dash) => (
-            vstart + dash,
-            Some(((vstart + dash + 1) as u32, s.len() as u32)),
-        ),
-        None => (s.len(), None),
+    let (vend, release) = if dash != usize::MAX && dash >= vstart {
+        (dash, Some(((dash + 1) as u32, s.len() as u32)))
+    } else {
+        (s.len(), None)
     };
     if vend == vstart {
         return Err(err(
@@ -104,19 +107,17 @@ fn is_sep(c: u8) -> bool {
 }
 
 /// rpm's `rpmvercmp` on one field (version or release).
-pub fn rpmvercmp(mut a: &[u8], mut b: &[u8]) -> Ordering {
-    if a == b {
-        return Ordering::Equal;
-    }
+pub fn rpmvercmp(a: &[u8], b: &[u8]) -> Ordering {
+    let (mut i, mut j) = (0, 0);
     loop {
-        let sa = a.iter().take_while(|&&c| is_sep(c)).count();
-        let sb = b.iter().take_while(|&&c| is_sep(c)).count();
-        a = &a[sa..];
-        b = &b[sb..];
-        if a.is_empty() && b.is_empty() {
-            return Ordering::Equal;
+        while i < a.len() && is_sep(a[i]) {
+            i += 1;
         }
-        let (ca, cb) = (a.first().copied(), b.first().copied());
+        while j < b.len() && is_sep(b[j]) {
+            j += 1;
+        }
+        let (ca, cb) = (a.get(i).copied(), b.get(j).copied());
+        // `~` sorts before everything, even the end.
         if ca == Some(b'~') || cb == Some(b'~') {
             if ca != Some(b'~') {
                 return Ordering::Greater;
@@ -124,10 +125,11 @@ pub fn rpmvercmp(mut a: &[u8], mut b: &[u8]) -> Ordering {
             if cb != Some(b'~') {
                 return Ordering::Less;
             }
-            a = &a[1..];
-            b = &b[1..];
+            i += 1;
+            j += 1;
             continue;
         }
+        // `^` sorts after the end but before anything else.
         if ca == Some(b'^') || cb == Some(b'^') {
             if ca.is_none() {
                 return Ordering::Less;
@@ -141,45 +143,49 @@ pub fn rpmvercmp(mut a: &[u8], mut b: &[u8]) -> Ordering {
             if cb != Some(b'^') {
                 return Ordering::Less;
             }
-            a = &a[1..];
-            b = &b[1..];
+            i += 1;
+            j += 1;
             continue;
         }
-        let (Some(ca), Some(_)) = (ca, cb) else { break };
-        let isnum = ca.is_ascii_digit();
-        let class = |c: &u8| {
-            if isnum {
-                c.is_ascii_digit()
-            } else {
-                c.is_ascii_alphabetic()
-            }
-        };
-        let na = a.iter().take_while(|c| class(c)).count();
-        let nb = b.iter().take_while(|c| class(c)).count();
-        if nb == 0 {
-            // Segments of different types: a number is newer than letters.
-            return if isnum {
-                Ordering::Greater
-            } else {
-                Ordering::Less
+        let (Some(ca), Some(_)) = (ca, cb) else {
+            // One ran out: whichever has something left is newer.
+            return match (ca, cb) {
+                (None, None) => Ordering::Equal,
+                (None, Some(_)) => Ordering::Less,
+                _ => Ordering::Greater,
             };
-        }
-        let ord = if isnum {
-            crate::num::cmp_digits(&a[..na], &b[..nb])
-        } else {
-            a[..na].cmp(&b[..nb])
         };
-        if ord != Ordering::Equal {
-            return ord;
+        let (si, sj) = (i, j);
+        if ca.is_ascii_digit() {
+            while i < a.len() && a[i].is_ascii_digit() {
+                i += 1;
+            }
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            if j == sj {
+                // Segments of different types: a number is newer than letters.
+                return Ordering::Greater;
+            }
+            let ord = crate::num::cmp_digits(&a[si..i], &b[sj..j]);
+            if ord != Ordering::Equal {
+                return ord;
+            }
+        } else {
+            while i < a.len() && a[i].is_ascii_alphabetic() {
+                i += 1;
+            }
+            while j < b.len() && b[j].is_ascii_alphabetic() {
+                j += 1;
+            }
+            if j == sj {
+                return Ordering::Less;
+            }
+            let ord = crate::num::cmp_bytes(&a[si..i], &b[sj..j]);
+            if ord != Ordering::Equal {
+                return ord;
+            }
         }
-        a = &a[na..];
-        b = &b[nb..];
-    }
-    // One ran out: whichever has something left is newer.
-    if a.is_empty() {
-        Ordering::Less
-    } else {
-        Ordering::Greater
     }
 }
 
