@@ -28,6 +28,8 @@ pub(crate) trait Writer: Send {
         records: u64,
         digest: &str,
     ) -> Result<Vec<(String, u64)>, Error>;
+    /// Rolls back: the import is abandoned.
+    async fn rollback(self: Box<Self>) -> Result<(), Error>;
     /// Rolls back (the content is unchanged) and only records that the source was checked.
     async fn unchanged(self: Box<Self>, meta: &SourceMeta) -> Result<Vec<(String, u64)>, Error>;
 }
@@ -111,6 +113,10 @@ impl Import for Batching {
 
     fn seen(&self) -> u64 {
         self.seen
+    }
+
+    async fn rollback(self: Box<Self>) -> Result<(), Error> {
+        self.writer.rollback().await
     }
 
     async fn commit(self: Box<Self>) -> Result<ImportStats, Error> {

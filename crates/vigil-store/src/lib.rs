@@ -149,6 +149,10 @@ pub trait Import: Send {
 
     /// Commits: the new records replace the source's previous ones.
     async fn commit(self: Box<Self>) -> Result<ImportStats, Error>;
+
+    /// Abandons the import: the source keeps its previous records. (Dropping an import
+    /// rolls it back too, but only inside the async runtime that opened it.)
+    async fn rollback(self: Box<Self>) -> Result<(), Error>;
 }
 
 /// Opens (creating if needed) the database at `location` and runs its migrations.

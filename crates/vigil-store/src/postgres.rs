@@ -352,6 +352,13 @@ impl Writer for PgWriter {
         Ok(ecosystems)
     }
 
+    async fn rollback(self: Box<Self>) -> Result<(), Error> {
+        self.tx
+            .rollback()
+            .await
+            .map_err(Error::query("roll back import"))
+    }
+
     async fn unchanged(self: Box<Self>, meta: &SourceMeta) -> Result<Vec<(String, u64)>, Error> {
         let this = *self;
         this.tx

@@ -2,4 +2,6 @@
 //! `VIGIL_TEST_DATABASE_URL` is set (STYLE.md, as atuin's tests-database). Under `CI=true`
 //! a missing PostgreSQL URL fails the test instead of skipping it.
 
+#![allow(clippy::print_stderr)] // tests say why they skip
+
 mod story;

@@ -188,7 +188,7 @@ fn story() {
             .iter()
             .find(|(a, _)| {
                 a.aliases.iter().any(|c| c.as_str().starts_with("CVE-"))
-                    && pypa.iter().any(|p| p.aliases.iter().any(|x| *x == a.id))
+                    && pypa.iter().any(|p| p.aliases.contains(&a.id))
             })
             .expect("a GHSA record that a PYSEC record aliases");
         let cve = with_pysec

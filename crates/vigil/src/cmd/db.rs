@@ -264,42 +264,42 @@ fn import_one(
     let mut import = store.block_on(store.db().begin_import(meta))?;
     let bar = spinner(name);
     let mut skipped = 0u64;
-    for item in vigil_vulndb::open_feed(path, format) {
-        match item {
-            Ok(item) => {
-                let record = Record::new(&item.advisory)
-                    .with_context(|| format!("feed {}", item.location))
-                    .with_context(rejected)?;
-                store.block_on(import.add(record))?;
-                bar.inc(1);
-            }
-            Err(e) if !e.is_fatal() && skip_invalid => {
-                skipped += 1;
-                tracing::warn!("skipped: {e}");
-            }
-            Err(e) if !e.is_fatal() => {
-                bar.finish_and_clear();
-                return Err(anyhow!(e))
-                    .context(Hint(
+    let read = (|| -> anyhow::Result<()> {
+        for item in vigil_vulndb::open_feed(path, format) {
+            match item {
+                Ok(item) => {
+                    let record = Record::new(&item.advisory)
+                        .with_context(|| format!("feed {}", item.location))?;
+                    store.block_on(import.add(record))?;
+                    bar.inc(1);
+                }
+                Err(e) if !e.is_fatal() && skip_invalid => {
+                    skipped += 1;
+                    tracing::warn!("skipped: {e}");
+                }
+                Err(e) if !e.is_fatal() => {
+                    return Err(anyhow!(e)).context(Hint(
                         "pass --skip-invalid to import the other records and count the bad ones"
                             .into(),
-                    ))
-                    .with_context(rejected);
-            }
-            Err(e) => {
-                bar.finish_and_clear();
-                return Err(anyhow!(e)).with_context(rejected);
+                    ));
+                }
+                Err(e) => return Err(anyhow!(e)),
             }
         }
-    }
-    if import.seen() == 0 {
+        if import.seen() == 0 {
+            bail!("{}: no advisories found (format {format})", path.display());
+        }
+        Ok(())
+    })();
+    if let Err(e) = read {
         bar.finish_and_clear();
-        bail!(
-            "{}: no advisories found (format {format}); source {name} is unchanged",
-            path.display()
-        );
+        // Explicitly, inside the runtime: the source keeps its previous records.
+        if let Err(r) = store.block_on(import.rollback()) {
+            tracing::warn!("{r}");
+        }
+        return Err(e.context(rejected()));
     }
-    bar.set_message(format!("{name}: committing"));
+    bar.set_message("committing");
     let stats = store.block_on(import.commit()).with_context(rejected)?;
     bar.finish_and_clear();
     Ok((stats, skipped))
