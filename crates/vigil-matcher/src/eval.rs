@@ -90,16 +90,16 @@ struct Cmp<'i> {
 impl Cmp<'_> {
     /// Orders the installed version against an advisory's version.
     fn installed_vs(&self, v: &str) -> Result<Ordering, Bad> {
+        // Not trimmed here (this is the hot path): a feed version with stray spaces that
+        // its scheme rejects becomes a reported error, never a silent miss.
         self.scheme
-            .compare(self.installed, v.trim())
+            .compare(self.installed, v)
             .map_err(|e| self.bad(e))
     }
 
     /// Orders two advisory versions.
     fn between(&self, a: &str, b: &str) -> Result<Ordering, Bad> {
-        self.scheme
-            .compare(a.trim(), b.trim())
-            .map_err(|e| self.bad(e))
+        self.scheme.compare(a, b).map_err(|e| self.bad(e))
     }
 
     fn bad(&self, e: ParseError) -> Bad {
@@ -112,7 +112,7 @@ impl Cmp<'_> {
 }
 
 fn is_start(e: &Event) -> bool {
-    matches!(e, Event::Introduced(v) if v.trim() == "0")
+    matches!(e, Event::Introduced(v) if v == "0" || v.trim() == "0")
 }
 
 /// At equal versions, `introduced` before `last_affected` before `fixed`.

@@ -23,6 +23,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use vigil_vulndb::severity::{assess_affected, cvss_base_score};
@@ -125,8 +126,8 @@ pub struct Finding {
     /// One-line summary (the advisory's summary, else the first line of its details).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
-    /// The package.
-    pub package: FindingPackage,
+    /// The package (shared by the findings of one package).
+    pub package: Arc<FindingPackage>,
     /// The version compared with the advisories: the source version for Debian and
     /// Ubuntu packages, else the installed version.
     pub installed_version: String,
@@ -165,9 +166,9 @@ pub(crate) struct Hit<'a> {
     pub fixed: Option<&'a str>,
 }
 
-/// Union-find over the indices of `hits`, linked by shared ids.
+/// Union-find over the indices of `hits`, linked by shared ids. A package has a handful
+/// of hits, so ids are kept in a flat list rather than a hash map.
 fn groups(hits: &[Hit<'_>]) -> Vec<Vec<usize>> {
-    let mut parent: Vec<usize> = (0..hits.len()).collect();
     fn find(parent: &mut [usize], mut i: usize) -> usize {
         while parent[i] != i {
             parent[i] = parent[parent[i]];
@@ -175,29 +176,35 @@ fn groups(hits: &[Hit<'_>]) -> Vec<Vec<usize>> {
         }
         i
     }
-    // Map each id to the first hit that carries it; a second carrier joins the first.
-    let mut owner: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut parent: Vec<usize> = (0..hits.len()).collect();
+    // Each id with the first hit that carries it; a second carrier joins the first.
+    let mut owner: Vec<(&str, usize)> = Vec::with_capacity(hits.len() * 2);
     for (i, hit) in hits.iter().enumerate() {
         for id in links(hit.advisory) {
-            match owner.get(id.as_str()) {
-                Some(&j) => {
+            match owner.iter().find(|(o, _)| *o == id.as_str()) {
+                Some(&(_, j)) => {
                     let (a, b) = (find(&mut parent, i), find(&mut parent, j));
                     if a != b {
                         parent[a.max(b)] = a.min(b);
                     }
                 }
-                None => {
-                    owner.insert(id.as_str(), i);
-                }
+                None => owner.push((id.as_str(), i)),
             }
         }
     }
-    let mut out: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    let mut root_of_group: Vec<usize> = Vec::new();
     for i in 0..hits.len() {
         let root = find(&mut parent, i);
-        out.entry(root).or_default().push(i);
+        match root_of_group.iter().position(|&r| r == root) {
+            Some(g) => out[g].push(i),
+            None => {
+                root_of_group.push(root);
+                out.push(vec![i]);
+            }
+        }
     }
-    out.into_values().collect()
+    out
 }
 
 /// The ids that identify `advisory` as one vulnerability (see the module docs).
@@ -243,7 +250,7 @@ fn summary_of(advisory: &Advisory) -> Option<String> {
 /// Merges the hits of one package (under all its lookup names) into findings.
 pub(crate) fn merge(
     hits: Vec<Hit<'_>>,
-    package: &FindingPackage,
+    package: &Arc<FindingPackage>,
     installed_version: &str,
     ecosystem: &str,
     scheme: vigil_version::Scheme,

@@ -54,10 +54,20 @@ impl fmt::Display for LookupKey {
 /// A package's name in the normal form its ecosystem compares names in. PyPI: PEP 503
 /// (lower case, each run of `-`, `_`, `.` becomes one `-`). Every other ecosystem: as is.
 pub fn normalize_name(ecosystem: &str, name: &str) -> String {
+    normalized(ecosystem, name).into_owned()
+}
+
+/// [`normalize_name`] without a copy when the name is already normal.
+pub(crate) fn normalized<'n>(ecosystem: &str, name: &'n str) -> std::borrow::Cow<'n, str> {
     if ecosystem_base(ecosystem).eq_ignore_ascii_case("PyPI") {
-        pep503(name)
+        let n = pep503(name);
+        if n == name {
+            std::borrow::Cow::Borrowed(name)
+        } else {
+            std::borrow::Cow::Owned(n)
+        }
     } else {
-        name.to_owned()
+        std::borrow::Cow::Borrowed(name)
     }
 }
 

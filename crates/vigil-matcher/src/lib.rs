@@ -52,6 +52,7 @@ mod keys;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use vigil_detect::Distro;
@@ -95,8 +96,8 @@ pub struct Package {
 }
 
 impl Package {
-    fn finding_package(&self) -> FindingPackage {
-        FindingPackage {
+    fn finding_package(&self) -> Arc<FindingPackage> {
+        Arc::new(FindingPackage {
             ecosystem: self.ecosystem.clone(),
             name: self.name.clone(),
             version: self.version.clone(),
@@ -106,7 +107,7 @@ impl Package {
             purl: self.purl.clone(),
             layer: self.layer.clone(),
             path: self.path.clone(),
-        }
+        })
     }
 }
 
@@ -182,7 +183,8 @@ struct Bucket<'a> {
 /// index holds only their positions.
 pub struct Matcher<'a> {
     advisories: &'a [Advisory],
-    index: FnvMap<&'a str, Bucket<'a>>,
+    /// One bucket per OSV ecosystem; a handful per scan, so a list.
+    index: Vec<(&'a str, Bucket<'a>)>,
 }
 
 impl<'a> Matcher<'a> {
@@ -190,8 +192,9 @@ impl<'a> Matcher<'a> {
     /// advisories, entries a distribution marks not-affected and entries in ecosystems
     /// without a known version scheme are left out: they can never match (SPEC 5.4).
     pub fn new(advisories: &'a [Advisory]) -> Self {
-        let mut index: FnvMap<&'a str, Bucket<'a>> = FnvMap::default();
+        let mut index: Vec<(&'a str, Bucket<'a>)> = Vec::new();
         let mut unknown: Vec<&'a str> = Vec::new();
+        let mut last = usize::MAX;
         for (ai, adv) in advisories.iter().enumerate() {
             if adv.is_withdrawn() {
                 continue;
@@ -201,27 +204,28 @@ impl<'a> Matcher<'a> {
                     continue;
                 }
                 let eco = affected.package.ecosystem.as_str();
-                let bucket = match index.get_mut(eco) {
-                    Some(b) => b,
-                    None if unknown.contains(&eco) => continue,
-                    None => {
-                        let Some(schemes) = Schemes::of(eco) else {
-                            unknown.push(eco);
-                            continue;
-                        };
-                        index.entry(eco).or_insert(Bucket {
-                            schemes,
-                            by_name: FnvMap::default(),
-                        })
+                if last >= index.len() || index[last].0 != eco {
+                    match index.iter().position(|(e, _)| *e == eco) {
+                        Some(i) => last = i,
+                        None if unknown.contains(&eco) => continue,
+                        None => {
+                            let Some(schemes) = Schemes::of(eco) else {
+                                unknown.push(eco);
+                                continue;
+                            };
+                            index.push((
+                                eco,
+                                Bucket {
+                                    schemes,
+                                    by_name: FnvMap::default(),
+                                },
+                            ));
+                            last = index.len() - 1;
+                        }
                     }
-                };
-                let name = &affected.package.name;
-                let normal = normalize_name(eco, name);
-                let key = if normal == *name {
-                    Cow::Borrowed(name.as_str())
-                } else {
-                    Cow::Owned(normal)
-                };
+                }
+                let bucket = &mut index[last].1;
+                let key: Cow<'a, str> = keys::normalized(eco, &affected.package.name);
                 // Positions fit u32: no store holds four billion advisories.
                 bucket
                     .by_name
@@ -236,8 +240,8 @@ impl<'a> Matcher<'a> {
     /// How many `affected` entries the index holds.
     pub fn indexed_entries(&self) -> usize {
         self.index
-            .values()
-            .flat_map(|b| b.by_name.values())
+            .iter()
+            .flat_map(|(_, b)| b.by_name.values())
             .map(Vec::len)
             .sum()
     }
@@ -251,7 +255,7 @@ impl<'a> Matcher<'a> {
             let Ok(query) = keys::query(&ctx, package) else {
                 continue; // reported by Coverage as unsupported
             };
-            let Some(bucket) = self.index.get(query.ecosystem.as_str()) else {
+            let Some((_, bucket)) = self.index.iter().find(|(e, _)| *e == query.ecosystem) else {
                 continue;
             };
             // An installed version its ecosystem rejects cannot be checked against any
