@@ -93,6 +93,8 @@ const END_OF_LIFE: &[(&str, Date)] = &[
     ("Ubuntu:23.04", Date::new(2024, 1, 26)),
     ("Ubuntu:23.10", Date::new(2024, 7, 12)),
     ("Ubuntu:24.10", Date::new(2025, 7, 11)),
+    ("Alpine:v3.10", Date::new(2021, 5, 1)),
+    ("Alpine:v3.11", Date::new(2021, 11, 1)),
     ("Alpine:v3.12", Date::new(2022, 5, 1)),
     ("Alpine:v3.13", Date::new(2022, 11, 1)),
     ("Alpine:v3.14", Date::new(2023, 5, 1)),

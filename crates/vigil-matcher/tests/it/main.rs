@@ -3,6 +3,7 @@
 
 mod coverage;
 mod oracle;
+mod props;
 mod rules;
 
 use std::path::{Path, PathBuf};

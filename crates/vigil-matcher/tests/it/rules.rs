@@ -284,3 +284,41 @@ fn output_is_deterministic_and_ordered() {
     let second = Matcher::new(&advisories).match_packages(Some(&bookworm()), &packages);
     assert_eq!(first, second);
 }
+
+/// Alpine secdb v3.11 main (real): `libssl1.1` is matched through its origin `openssl`;
+/// the ALPINE-CVE record is named by its CVE; another release matches nothing.
+#[test]
+fn alpine_matches_by_origin_in_its_release() {
+    let bytes =
+        std::fs::read(crate::feeds().join("alpine-secdb-legacy-yaml/v3.11/main.yaml")).unwrap();
+    let advisories = vigil_vulndb::alpine::parse(&bytes, vigil_vulndb::alpine::Syntax::Yaml)
+        .expect("secdb parses");
+    let pkg = vigil_matcher::Package {
+        ecosystem: "apk".into(),
+        name: "libssl1.1".into(),
+        version: "1.1.1d-r2".into(),
+        source_name: Some("openssl".into()),
+        path: "lib/apk/db/installed".into(),
+        ..Default::default()
+    };
+    let alpine = |v: &str| distro("alpine", Some(v), None);
+    let keys = lookup_keys(Some(&alpine("3.11.6")), std::slice::from_ref(&pkg));
+    assert_eq!(keys[0].to_string(), "Alpine:v3.11/openssl");
+    let m = Matcher::new(&advisories);
+    let on311 = m.match_packages(Some(&alpine("3.11.6")), std::slice::from_ref(&pkg));
+    assert!(on311.errors.is_empty(), "{:?}", on311.errors);
+    let got: Vec<(&str, Option<&str>)> = on311
+        .findings
+        .iter()
+        .map(|f| (f.id.as_str(), f.fixed_version.as_deref()))
+        .collect();
+    assert_eq!(got, vec![("CVE-2019-1551", Some("1.1.1d-r3"))]);
+    assert!(
+        on311.findings[0]
+            .aliases
+            .iter()
+            .any(|a| a.as_str().starts_with("ALPINE-"))
+    );
+    let on312 = m.match_packages(Some(&alpine("3.12.0")), &[pkg]);
+    assert_eq!(on312.findings, vec![]);
+}
