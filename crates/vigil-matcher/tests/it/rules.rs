@@ -322,3 +322,68 @@ fn alpine_matches_by_origin_in_its_release() {
     let on312 = m.match_packages(Some(&alpine("3.12.0")), &[pkg]);
     assert_eq!(on312.findings, vec![]);
 }
+
+/// Go: module versions carry a `v` (`v0.15.0`) that the records' SEMVER events do not;
+/// GO-2023-2102 and GHSA-4374 alias each other and CVE-2023-39325: one finding.
+/// The stdlib's reopened range (1.21.0-0 .. 1.21.3) is honoured.
+#[test]
+fn go_modules_and_stdlib() {
+    let advisories = vec![
+        osv("golang-vulndb/GO-2023-2102.json"),
+        osv(
+            "github-advisory-database/advisories/github-reviewed/2023/10/GHSA-4374-p667-p6c8/GHSA-4374-p667-p6c8.json",
+        ),
+    ];
+    let m = Matcher::new(&advisories);
+    let r = m.match_packages(None, &[lang("golang", "golang.org/x/net", "v0.15.0")]);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let got: Vec<Vec<&str>> = r.findings.iter().map(ids).collect();
+    assert_eq!(
+        got,
+        vec![vec![
+            "CVE-2023-39325",
+            "GHSA-4374-p667-p6c8",
+            "GO-2023-2102"
+        ]]
+    );
+    assert_eq!(r.findings[0].fixed_version.as_deref(), Some("0.17.0"));
+    let fixed = |v: &str| {
+        let r = m.match_packages(None, &[lang("golang", "stdlib", v)]);
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        r.findings.first().map(|f| f.fixed_version.clone())
+    };
+    assert_eq!(fixed("v1.21.1"), Some(Some("1.21.3".into())));
+    assert_eq!(fixed("v1.20.9"), Some(Some("1.20.10".into())));
+    assert_eq!(fixed("v1.20.10"), None);
+    assert_eq!(fixed("v1.21.3"), None);
+}
+
+/// npm names are case-sensitive and not normalised; lodash and lodash-es are two packages.
+#[test]
+fn npm_packages_match_by_exact_name() {
+    let advisories = vec![
+        osv(
+            "github-advisory-database/advisories/github-reviewed/2020/07/GHSA-p6mc-m468-83gw/GHSA-p6mc-m468-83gw.json",
+        ),
+        osv(
+            "github-advisory-database/advisories/github-reviewed/2021/05/GHSA-35jh-r3h4-6jhm/GHSA-35jh-r3h4-6jhm.json",
+        ),
+    ];
+    let m = Matcher::new(&advisories);
+    let r = m.match_packages(
+        None,
+        &[
+            lang("npm", "lodash", "4.17.15"),
+            lang("npm", "Lodash", "4.17.15"),
+        ],
+    );
+    let got: Vec<(&str, &str)> = r
+        .findings
+        .iter()
+        .map(|f| (f.id.as_str(), f.package.name.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![("CVE-2020-8203", "lodash"), ("CVE-2021-23337", "lodash")]
+    );
+}
