@@ -51,23 +51,29 @@ impl fmt::Display for LookupKey {
     }
 }
 
-/// A package's name in the normal form its ecosystem compares names in. PyPI: PEP 503
-/// (lower case, each run of `-`, `_`, `.` becomes one `-`). Every other ecosystem: as is.
+/// A package's name in the normal form its ecosystem compares names in (the same rules as
+/// vigil-store's index, so a fetched advisory is found again here):
+/// - PyPI: PEP 503 (lower case, each run of `-`, `_`, `.` becomes one `-`);
+/// - crates.io: lower case, `_` as `-` (crates.io refuses names that differ only so);
+/// - NuGet and Packagist: lower case (their ids are case-insensitive);
+/// - everything else as is (npm, Go, Maven and RubyGems names are case-sensitive).
 pub fn normalize_name(ecosystem: &str, name: &str) -> String {
     normalized(ecosystem, name).into_owned()
 }
 
 /// [`normalize_name`] without a copy when the name is already normal.
 pub(crate) fn normalized<'n>(ecosystem: &str, name: &'n str) -> std::borrow::Cow<'n, str> {
-    if ecosystem_base(ecosystem).eq_ignore_ascii_case("PyPI") {
-        let n = pep503(name);
-        if n == name {
-            std::borrow::Cow::Borrowed(name)
-        } else {
-            std::borrow::Cow::Owned(n)
-        }
+    use std::borrow::Cow;
+    let folded = match ecosystem_base(ecosystem) {
+        "PyPI" => pep503(name),
+        "crates.io" => name.to_ascii_lowercase().replace('_', "-"),
+        "NuGet" | "Packagist" => name.to_lowercase(),
+        _ => return Cow::Borrowed(name),
+    };
+    if folded == name {
+        Cow::Borrowed(name)
     } else {
-        std::borrow::Cow::Borrowed(name)
+        Cow::Owned(folded)
     }
 }
 
@@ -403,10 +409,16 @@ mod tests {
     }
 
     #[test]
-    fn pypi_names_are_pep503_normalised() {
+    fn names_are_normalised_per_ecosystem() {
         assert_eq!(normalize_name("PyPI", "Jinja2"), "jinja2");
         assert_eq!(normalize_name("PyPI", "zope.interface"), "zope-interface");
         assert_eq!(normalize_name("PyPI", "Foo__Bar-.baz"), "foo-bar-baz");
         assert_eq!(normalize_name("npm", "@Scope/Pkg"), "@Scope/Pkg");
+        assert_eq!(normalize_name("crates.io", "Serde_JSON"), "serde-json");
+        assert_eq!(
+            normalize_name("NuGet", "Newtonsoft.Json"),
+            "newtonsoft.json"
+        );
+        assert_eq!(normalize_name("Maven", "org.Foo:Bar"), "org.Foo:Bar");
     }
 }
