@@ -32,6 +32,12 @@ fn err(s: &str, reason: impl Into<String>) -> ParseError {
     ParseError::new(Scheme::Dpkg, s, reason)
 }
 
+/// C's `isspace` in the C locale, which dpkg uses.
+#[inline]
+fn is_space(c: u8) -> bool {
+    c == b' ' || (b'\t'..=b'\r').contains(&c)
+}
+
 pub(crate) fn parse(s: &str) -> Result<Parts, ParseError> {
     if s.len() > u32::MAX as usize {
         return Err(err(s, "expected a version string, found one over 4 GiB"));
@@ -40,22 +46,30 @@ pub(crate) fn parse(s: &str) -> Result<Parts, ParseError> {
     // `:` and the last `-`, refusing whitespace inside. dpkg's `isspace` is ASCII only.
     let b = s.as_bytes();
     let mut start = 0;
-    while start < b.len() && b[start].is_ascii_whitespace() {
+    while start < b.len() && is_space(b[start]) {
         start += 1;
     }
     let mut end = b.len();
-    while end > start && b[end - 1].is_ascii_whitespace() {
+    while end > start && is_space(b[end - 1]) {
         end -= 1;
     }
     if start == end {
         return Err(err(s, "expected a version, found an empty string"));
     }
     let (mut colon, mut dash) = (usize::MAX, usize::MAX);
-    for (i, &c) in b.iter().enumerate().take(end).skip(start) {
-        match c {
-            b':' if colon == usize::MAX => colon = i,
-            b'-' => dash = i,
-            c if c.is_ascii_whitespace() => {
+    let mut i = start;
+    while i < end {
+        let c = b[i];
+        // One comparison lets the common bytes through: `:`, `-` and the C locale's
+        // `isspace` (space, \t, \n, \v, \f, \r) are all at or below `:`.
+        if c <= b':' {
+            if c == b':' {
+                if colon == usize::MAX {
+                    colon = i;
+                }
+            } else if c == b'-' {
+                dash = i;
+            } else if is_space(c) {
                 return Err(err(
                     s,
                     format!(
@@ -64,8 +78,8 @@ pub(crate) fn parse(s: &str) -> Result<Parts, ParseError> {
                     ),
                 ));
             }
-            _ => {}
         }
+        i += 1;
     }
     let (epoch, rest) = if colon == usize::MAX {
         (0, start)
@@ -129,15 +143,32 @@ pub(crate) fn cmp(a: &str, pa: &Parts, b: &str, pb: &Parts) -> Ordering {
 }
 
 /// The weight of a character in a non-digit run (dpkg `order()`): `~` before the end,
-/// the end before letters, letters before everything else.
+/// the end before letters, letters before everything else. Digits and the end weigh 0, and
+/// nothing else does. A table, because this runs for every character compared.
+static ORDER: [i16; 256] = {
+    let mut t = [0i16; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = if b == b'~' {
+            -1
+        } else if b.is_ascii_digit() {
+            0
+        } else if b.is_ascii_alphabetic() {
+            c as i16
+        } else {
+            c as i16 + 256
+        };
+        c += 1;
+    }
+    t
+};
+
 #[inline]
-fn order(c: Option<&u8>) -> i32 {
-    match c {
+fn weight(s: &[u8], i: usize) -> i16 {
+    match s.get(i) {
+        Some(&c) => ORDER[c as usize],
         None => 0,
-        Some(b'~') => -1,
-        Some(c) if c.is_ascii_digit() => 0,
-        Some(c) if c.is_ascii_alphabetic() => i32::from(*c),
-        Some(c) => i32::from(*c) + 256,
     }
 }
 
@@ -145,18 +176,15 @@ fn order(c: Option<&u8>) -> i32 {
 fn verrevcmp(a: &[u8], b: &[u8]) -> Ordering {
     let (mut i, mut j) = (0, 0);
     while i < a.len() || j < b.len() {
-        // A non-digit run. When the weights are equal both sides hold the same non-digit
-        // (no non-digit weighs as much as the end or a digit), so both can advance.
+        // A non-digit run. Only digits and the end weigh 0, so equal non-zero weights mean
+        // the same non-digit on both sides, and both advance.
         loop {
-            let (ca, cb) = (a.get(i), b.get(j));
-            let a_stop = ca.is_none_or(u8::is_ascii_digit);
-            let b_stop = cb.is_none_or(u8::is_ascii_digit);
-            if a_stop && b_stop {
-                break;
+            let (wa, wb) = (weight(a, i), weight(b, j));
+            if wa != wb {
+                return wa.cmp(&wb);
             }
-            let (oa, ob) = (order(ca), order(cb));
-            if oa != ob {
-                return oa.cmp(&ob);
+            if wa == 0 {
+                break;
             }
             i += 1;
             j += 1;
