@@ -19,9 +19,30 @@
 //! - is `fixed` when any merged advisory knows a fix; the fixed version is then the
 //!   highest of the advisories' fixed versions, the one that clears them all; else
 //!   `will-not-fix` when the distribution says so, else `not-fixed`.
+//!
+//! JSON contract of a [`Finding`] (serde, stable kebab-case enum names), from which the
+//! scan's output is built:
+//!
+//! ```text
+//! { "id": "CVE-2023-32681",                      primary id (the CVE when there is one)
+//!   "aliases": ["GHSA-j8r2-6x86-q33q", ...],     every other id, sorted
+//!   "severity": "critical|high|medium|low|unknown",
+//!   "severity_source": {"from": "label", "label": "MODERATE"}
+//!                    | {"from": "cvss", "kind": "cvss-v3", "vector": "...", "score": 6.1}
+//!                    | {"from": "none"},
+//!   "cvss": [{"advisory", "kind", "vector", "score" (null if unparsable)}],
+//!   "summary": "...",                            absent when no record has text
+//!   "package": {"ecosystem" (purl type), "name", "version", "arch"?, "source_name"?,
+//!               "source_version"?, "purl"?, "layer"?, "path"},
+//!   "installed_version": "...",                  the version compared (source version
+//!                                                for deb)
+//!   "fixed_version": "...",                      present iff fix_state is "fixed"
+//!   "fix_state": "fixed|not-fixed|will-not-fix",
+//!   "data_source": {"ecosystem": "Debian:12", "name": "openssl",
+//!                   "advisories": ["DEBIAN-CVE-...", ...]} }
+//! ```
 
 use std::cmp::Ordering;
-use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
 
@@ -258,17 +279,20 @@ pub(crate) fn merge(
     let mut findings = Vec::new();
     for group in groups(&hits) {
         let members: Vec<&Hit<'_>> = group.iter().map(|&i| &hits[i]).collect();
-        let mut ids: BTreeSet<VulnId> = BTreeSet::new();
-        for h in &members {
-            ids.extend(links(h.advisory).cloned());
-        }
-        let primary = ids
+        let mut all: Vec<&VulnId> = members.iter().flat_map(|h| links(h.advisory)).collect();
+        all.sort_unstable();
+        all.dedup();
+        let primary = *all
             .iter()
             .find(|id| is_cve(id))
-            .or_else(|| ids.iter().next())
-            .cloned()
+            .or_else(|| all.first())
             .expect("a group has at least one advisory id");
-        ids.remove(&primary);
+        let ids: Vec<VulnId> = all
+            .iter()
+            .filter(|id| **id != primary)
+            .map(|id| (*id).clone())
+            .collect();
+        let primary = primary.clone();
 
         // Severity: the highest label any advisory gives, else the highest computed.
         let assessed: Vec<(Severity, SeveritySource)> = members
@@ -343,7 +367,7 @@ pub(crate) fn merge(
 
         findings.push(Finding {
             id: primary,
-            aliases: ids.into_iter().collect(),
+            aliases: ids,
             severity,
             severity_source,
             cvss,

@@ -334,7 +334,8 @@ impl<'a> Matcher<'a> {
                 bucket.schemes.ecosystem(),
             ));
         }
-        findings.sort_by(Finding::stable_cmp);
+        // Findings that compare equal are identical, so an unstable sort is deterministic.
+        findings.sort_unstable_by(Finding::stable_cmp);
         errors.sort();
         Matches { findings, errors }
     }
