@@ -67,11 +67,7 @@ fn go(file: &object::File, path: &str) -> Result<Vec<Package>, Problem> {
         while at + 32 <= bytes.len() {
             if bytes[at..].starts_with(GO_MAGIC) {
                 let (version, modinfo) = go_strings(file, &bytes[at..])?;
-                return go_packages(
-                    &text(version, "Go version")?,
-                    &modinfo_text(modinfo)?,
-                    path,
-                );
+                return go_packages(&text(version, "Go version")?, &modinfo_text(modinfo)?, path);
             }
             at += 16;
         }
