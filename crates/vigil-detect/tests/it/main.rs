@@ -8,6 +8,7 @@ mod app_image;
 mod fixtures;
 mod generated;
 mod go_binaries;
+mod java;
 mod lockfiles;
 mod oracles;
 mod purls;
