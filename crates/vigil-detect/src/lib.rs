@@ -89,7 +89,7 @@ pub enum FileKind {
     Executable,
     /// `*.jar`, `*.war`, `*.ear`
     JavaArchive,
-    /// `specifications/*.gemspec`
+    /// `specifications/*.gemspec`, `specifications/default/*.gemspec` (Ruby's default gems)
     Gemspec,
     /// `Gemfile.lock`
     GemfileLock,
@@ -324,7 +324,9 @@ fn wants_language(path: &str) -> Option<FileKind> {
         Some(FileKind::PythonMetadata)
     } else if file.ends_with(".deps.json") {
         Some(FileKind::DotnetDeps)
-    } else if file.ends_with(".gemspec") && last_dirs(dir, &["specifications"]) {
+    } else if file.ends_with(".gemspec")
+        && (last_dirs(dir, &["specifications"]) || last_dirs(dir, &["specifications", "default"]))
+    {
         Some(FileKind::Gemspec)
     } else if ext(".jar") || ext(".war") || ext(".ear") {
         Some(FileKind::JavaArchive)
@@ -507,6 +509,10 @@ mod tests {
         assert_eq!(wants("opt/jar"), None);
         assert_eq!(
             wants("usr/lib/ruby/gems/3.1.0/specifications/rake-13.0.6.gemspec"),
+            Some(FileKind::Gemspec)
+        );
+        assert_eq!(
+            wants("usr/lib/ruby/gems/3.1.0/specifications/default/uri-0.12.1.gemspec"),
             Some(FileKind::Gemspec)
         );
         assert_eq!(wants("src/rake.gemspec"), None);

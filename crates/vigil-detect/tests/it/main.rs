@@ -14,4 +14,5 @@ mod oracles;
 mod purls;
 mod robustness;
 mod rootfs;
+mod ruby;
 mod support;
