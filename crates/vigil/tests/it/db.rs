@@ -3,6 +3,8 @@
 //! atomicity under kill -9, and the same story on PostgreSQL when
 //! `VIGIL_TEST_DATABASE_URL` is set (required under `CI=true`).
 
+#![allow(clippy::print_stderr)] // tests say why they skip
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Instant;

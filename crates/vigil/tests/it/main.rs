@@ -1,6 +1,6 @@
-//! `vigil` CLI integration tests: the built binary on real inputs (STYLE.md: one
-//! integration binary, a module per area).
+//! Integration tests of the `vigil` binary: one module per area (STYLE.md).
 
-#![allow(clippy::print_stderr)] // tests say why they skip
-
+mod common;
 mod db;
+mod inventory;
+mod scan;
