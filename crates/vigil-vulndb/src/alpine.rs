@@ -2,7 +2,7 @@
 //!
 //! A secdb document covers one release and one repository (`v3.11`, `main`) and lists, per
 //! package, `secfixes`: a map from the version that fixed something to the ids it fixed.
-//! The same layout comes as JSON (`secdb.alpinelinux.org`) and as the legacy YAML.
+//! The same layout comes as JSON (what Alpine's secdb site serves) and as the legacy YAML.
 //!
 //! Mapping (document by document; the caller joins documents with [`Advisory::merge`]):
 //! - one advisory per vulnerability id, named `ALPINE-<id>` (osv.dev's naming), with the
@@ -75,7 +75,7 @@ impl<'de> Deserialize<'de> for Text {
 /// The document's format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Syntax {
-    /// JSON (secdb.alpinelinux.org).
+    /// JSON (what Alpine's secdb site serves).
     Json,
     /// The legacy YAML.
     Yaml,

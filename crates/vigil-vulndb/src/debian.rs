@@ -1,11 +1,11 @@
 //! Debian security tracker JSON (SPEC 4.2) -> [`Advisory`], the way osv.dev's Debian
 //! converter does it, plus the fix states OSV cannot express.
 //!
-//! The tracker JSON (`security-tracker.debian.org/tracker/data/json`) is one big object:
+//! The tracker JSON (the security tracker's `tracker/data/json` export) is one big object:
 //! `{source package: {CVE id: {description, scope, debianbug, releases: {codename:
 //! {status, fixed_version, urgency, nodsa, nodsa_reason, repositories}}}}}`. This module
 //! converts ONE (package, CVE) entry; the streaming reader in [`crate::feed`] finds the
-//! entries and joins the packages of one CVE with [`Advisory::merge`].
+//! entries and joins the packages of one CVE into one advisory.
 //!
 //! Mapping, per release of an entry:
 //! - codename -> ecosystem: `bookworm` -> `Debian:12` (and so on for every release from
@@ -200,10 +200,11 @@ mod tests {
     fn states_map_as_documented() {
         let entry = br#"{"description":"d","releases":{
             "bookworm":{"status":"open","urgency":"low","nodsa_reason":"ignored"},
+            "trixie":{"status":"open","urgency":"low","nodsa_reason":"postponed"},
             "bullseye":{"status":"resolved","fixed_version":"0","urgency":"unimportant"},
             "sid":{"status":"undetermined"},
             "buster":{"status":"open","urgency":"end-of-life"},
-            "trixie":{"status":"resolved","fixed_version":"1.2-3","urgency":"high**"}}}"#;
+            "forky":{"status":"resolved","fixed_version":"1.2-3","urgency":"high**"}}}"#;
         let mut adv = parse_entry("pkg", "CVE-1-2", entry).unwrap();
         sort_affected(&mut adv);
         let got: Vec<_> = adv
@@ -223,7 +224,8 @@ mod tests {
                 ("Debian:10", "will-not-fix", 1),
                 ("Debian:11", "not-affected", 0),
                 ("Debian:12", "will-not-fix", 1),
-                ("Debian:13", "fixed", 1),
+                ("Debian:13", "not-fixed", 1),
+                ("Debian:14", "fixed", 1),
                 ("Debian:unstable", "not-fixed", 1),
             ]
         );

@@ -291,7 +291,7 @@ impl Affected {
 pub enum RangeKind {
     /// The package ecosystem's own version ordering (dpkg, apk, PEP 440, ...).
     Ecosystem,
-    /// SemVer 2.0 ordering (Go, crates.io).
+    /// SemVer 2.0 ordering (Go modules, Rust crates).
     Semver,
 }
 

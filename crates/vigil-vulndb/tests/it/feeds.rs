@@ -381,7 +381,7 @@ fn large_osv_script_derives_distinct_records_from_the_real_ones() {
 
 #[test]
 fn alpine_secdb_json_converts_like_the_yaml() {
-    // secdb.alpinelinux.org serves the same documents as JSON; make them from the YAML
+    // Alpine's secdb site serves the same documents as JSON; make them from the YAML
     // fixture here (the fixtures hold only the legacy YAML).
     let tmp = tempfile::tempdir().unwrap();
     let dir = feeds_dir().join("alpine-secdb-legacy-yaml");

@@ -108,3 +108,70 @@ proptest! {
         prop_assert_eq!(twice, m);
     }
 }
+
+/// Real records to mutate: one of each parser's inputs.
+fn seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let f = crate::feeds_dir();
+    vec![
+        ("osv-json", std::fs::read(f.join("golang-vulndb/GO-2022-0969.json")).unwrap()),
+        ("osv-yaml", std::fs::read(f.join("pypa-advisory-database/vulns/urllib3/PYSEC-2023-192.yaml")).unwrap()),
+        ("alpine", std::fs::read(f.join("alpine-secdb-legacy-yaml/v3.11/community.yaml")).unwrap()[..4000].to_vec()),
+        ("debian", br#"{"description":"d","releases":{"bookworm":{"status":"resolved","fixed_version":"1.2-3","urgency":"low"},"sid":{"status":"open"}}}"#.to_vec()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Mutated real inputs (bytes overwritten, cut short) give a value or an error, never a
+    /// panic: the same idea as a fuzz target, run with the tests.
+    #[test]
+    fn parsers_never_panic_on_mutated_input(
+        which in 0usize..4,
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let (kind, mut bytes) = seeds().swap_remove(which);
+        for (at, b) in edits {
+            let i = at.index(bytes.len());
+            bytes[i] = b;
+        }
+        bytes.truncate(cut.index(bytes.len() + 1).max(1));
+        let _ = vigil_vulndb::format::sniff(kind, &bytes);
+        match kind {
+            "osv-json" => { let _ = vigil_vulndb::osv::parse_json(&bytes); }
+            "osv-yaml" => { let _ = vigil_vulndb::osv::parse_yaml(&bytes); }
+            "alpine" => { let _ = vigil_vulndb::alpine::parse(&bytes, vigil_vulndb::alpine::Syntax::Yaml); }
+            _ => { let _ = vigil_vulndb::debian::parse_entry("p", "CVE-1", &bytes); }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The Debian tracker scanner and the feed reader on mutated real tracker data: items or
+    /// errors, never a panic or a hang, and at most one fatal error, which comes last.
+    #[test]
+    fn tracker_reader_never_panics_on_mutated_input(
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let real = std::fs::read(crate::feeds_dir().join("debian-tracker/vunnel-debian.json")).unwrap();
+        let mut bytes = real.clone();
+        for (at, b) in edits {
+            let i = at.index(bytes.len());
+            bytes[i] = b;
+        }
+        bytes.truncate(cut.index(bytes.len() + 1).max(1));
+        let tmp = tempfile::tempdir().unwrap();
+        let f = tmp.path().join("t.json");
+        std::fs::write(&f, &bytes).unwrap();
+        let items: Vec<_> =
+            vigil_vulndb::open_feed(&f, vigil_vulndb::FeedFormat::DebianTracker).collect();
+        let fatal = items.iter().position(|i| i.as_ref().is_err_and(|e| e.is_fatal()));
+        if let Some(p) = fatal {
+            prop_assert_eq!(p, items.len() - 1);
+        }
+    }
+}
