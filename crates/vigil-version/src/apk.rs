@@ -20,7 +20,7 @@
 //! - When all shared parts are equal, the longer version is newer, unless what follows is a
 //!   pre-release suffix (`1.2_rc1` < `1.2`).
 //! - apk-tools compares invalid versions too (tokens up to the first invalid one), but it
-//!   refuses them in packages. Here an invalid version is a [`ParseError`](crate::ParseError):
+//!   refuses them in packages. Here an invalid version is a [`ParseError`]:
 //!   a feed or database with one is broken, and a silent guess would hide that.
 //!   [`compare_fuzzy`] reproduces apk's own answer for callers that need it.
 
