@@ -28,7 +28,7 @@
 //! - `urgency` -> [`Affected::label`] as spelt (`high**`, `unimportant`, `not yet
 //!   assigned`); [`crate::severity`] maps it to a level.
 //! - the advisory: id `DEBIAN-<CVE>` (osv.dev's naming), the CVE in `upstream` and
-//!   `aliases`, the description as `details`.
+//!   `aliases` (a `TEMP-…` id only in `upstream`), the description as `details`.
 //!
 //! Trap: the tracker writes an empty `releases` as `[]` instead of `{}` (seen in real data,
 //! `chromium-browser` CVE-2022-0358 in the vunnel fixture); it is read as no releases.
@@ -124,7 +124,11 @@ pub fn parse_entry(package: &str, cve_id: &str, bytes: &[u8]) -> Result<Advisory
     let raw: RawCve = serde_json::from_str(text).map_err(|e| ParseError::Syntax(e.to_string()))?;
     let mut adv = Advisory::new(VulnId::new(format!("DEBIAN-{cve_id}")));
     adv.upstream.push(VulnId::from(cve_id));
-    adv.aliases.push(VulnId::from(cve_id));
+    // The tracker's `TEMP-…` ids name issues without a CVE yet; they are nobody else's id,
+    // so they are no alias.
+    if !cve_id.starts_with("TEMP-") {
+        adv.aliases.push(VulnId::from(cve_id));
+    }
     adv.details = raw.description.filter(|d| !d.is_empty());
     for (codename, rel) in raw.releases.0 {
         let mut affected = Affected::new(Package {
