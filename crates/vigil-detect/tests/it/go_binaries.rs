@@ -128,3 +128,36 @@ fn other_executables_have_no_packages() {
         assert_eq!(detected(Path::new(binary)), [], "{binary}");
     }
 }
+
+/// A real Go program with its build info header damaged: lengths that run past the
+/// section are errors naming the problem; every other change a list or an error.
+#[test]
+fn damaged_build_info() {
+    let binary = Path::new("/usr/bin/docker-registry");
+    if !binary.exists() {
+        return;
+    }
+    let data = read(binary);
+    let magic = b"\xff Go buildinf:";
+    let at = (0..data.len() - magic.len())
+        .step_by(16)
+        .find(|&i| &data[i..i + magic.len()] == magic)
+        .expect("docker-registry has Go build info");
+    let mut long = data.clone();
+    // the toolchain version's varint length: 5 bytes of 0xff ask for ~2^35 bytes
+    long[at + 32..at + 37].copy_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x7f]);
+    let err = detect(FileKind::Executable, "usr/bin/docker-registry", &long).unwrap_err();
+    assert!(
+        err.to_string().contains("runs past the end of the section"),
+        "{err}"
+    );
+    let mut d = data;
+    for i in at..at + 96 {
+        let original = d[i];
+        for byte in [0x00, 0x01, 0x7f, 0x80, 0xff] {
+            d[i] = byte;
+            let _ = detect(FileKind::Executable, "usr/bin/docker-registry", &d);
+        }
+        d[i] = original;
+    }
+}

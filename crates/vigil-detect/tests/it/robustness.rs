@@ -2,6 +2,8 @@
 //! a silently short list. The corrupt files are derived here, at test time, from the
 //! real fixtures.
 
+use std::path::Path;
+
 use proptest::prelude::*;
 use vigil_detect::{DetectError, Detection, detect, wants};
 
@@ -205,4 +207,116 @@ fn files_over_the_size_limit_are_refused() {
         e.to_string(),
         "var/lib/rpm/rpmdb.sqlite: file is 268435457 bytes, more than the limit of 268435456 bytes"
     );
+}
+
+/// The language package files of the lockfile fixtures and small real-format samples,
+/// as (image path, bytes).
+fn language_files() -> Vec<(String, Vec<u8>)> {
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/lockfiles"
+    ));
+    let mut files: Vec<(String, Vec<u8>)> = [
+        "npm-v1/package-lock.json",
+        "npm-v3/package-lock.json",
+        "yarn-v1/yarn.lock",
+        "yarn-berry/yarn.lock",
+        "pnpm-v6/pnpm-lock.yaml",
+        "pnpm-v9/pnpm-lock.yaml",
+        "cargo-v4/Cargo.lock",
+    ]
+    .iter()
+    .map(|f| {
+        let name = f.rsplit('/').next().unwrap();
+        (format!("app/{name}"), std::fs::read(dir.join(f)).unwrap())
+    })
+    .collect();
+    for (path, text) in [
+        (
+            "site/x-1.dist-info/METADATA",
+            "Metadata-Version: 2.1\nName: x\nVersion: 1\n\nbody\n",
+        ),
+        (
+            "app/node_modules/x/package.json",
+            r#"{"name":"x","version":"1.0.0"}"#,
+        ),
+        (
+            "gems/specifications/x-1.gemspec",
+            "s.name = \"x\".freeze\ns.version = \"1\"\n",
+        ),
+        (
+            "app/Gemfile.lock",
+            "GEM\n  specs:\n    x (1)\n      y (>= 0)\n    y (2)\n",
+        ),
+        (
+            "app/composer.lock",
+            r#"{"packages":[{"name":"a/b","version":"1"}],"packages-dev":[]}"#,
+        ),
+        (
+            "app/vendor/composer/installed.json",
+            r#"{"packages":[{"name":"a/b","version":"1"}]}"#,
+        ),
+        (
+            "app/App.deps.json",
+            r#"{"libraries":{"A/1.0.0":{"type":"package"}}}"#,
+        ),
+    ] {
+        files.push((path.to_owned(), text.as_bytes().to_vec()));
+    }
+    files
+}
+
+/// Every prefix of every language file gives a list or an error naming the path.
+#[test]
+fn truncated_language_files_do_not_panic() {
+    for (path, data) in language_files() {
+        let full = run(&path, &data).unwrap();
+        assert!(
+            matches!(&full, Detection::Packages(p) if !p.is_empty()),
+            "{path}"
+        );
+        for len in 0..data.len() {
+            let _ = run(&path, &data[..len]);
+        }
+    }
+}
+
+/// Nesting far deeper than any real file is refused with an error, not a stack overflow.
+#[test]
+fn deeply_nested_language_files_are_errors() {
+    let json = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
+    let yaml = format!("{}x\n", "- ".repeat(100_000));
+    for (path, data) in [
+        ("app/package-lock.json", json.as_str()),
+        ("app/node_modules/x/package.json", json.as_str()),
+        ("app/composer.lock", json.as_str()),
+        ("app/App.deps.json", json.as_str()),
+        ("app/pnpm-lock.yaml", yaml.as_str()),
+        ("app/Cargo.lock", &format!("a = {}", "[".repeat(100_000))),
+    ] {
+        assert!(run(path, data.as_bytes()).is_err(), "{path}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Random byte changes in language files: a list or an error, never a panic.
+    #[test]
+    fn flipped_bytes_in_language_files(file in 0usize..14, flips in prop::collection::vec((any::<usize>(), any::<u8>()), 1..8)) {
+        let files = language_files();
+        let (path, mut data) = files[file % files.len()].clone();
+        for (at, byte) in flips {
+            let i = at % data.len();
+            data[i] = byte;
+        }
+        let _ = run(&path, &data);
+    }
+
+    /// Arbitrary bytes as an executable or a Java archive.
+    #[test]
+    fn arbitrary_binaries(data in prop::collection::vec(any::<u8>(), 0..4096)) {
+        let _ = detect(vigil_detect::FileKind::Executable, "bin/x", &data);
+        let _ = detect(vigil_detect::FileKind::JavaArchive, "x.jar", &data);
+    }
 }
