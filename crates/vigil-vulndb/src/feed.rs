@@ -20,8 +20,9 @@
 //! ([`FeedError::is_fatal`] false) spoils only its record and iteration goes on; a fatal one
 //! ends it.
 //!
-//! Directory walks are sorted by name and skip hidden entries (`.git`) and files that are
-//! neither `.json`, `.yaml`, `.yml` nor a zip, so the order of records is stable.
+//! Directory walks are sorted by name and skip hidden entries (`.git`), symbolic links to
+//! directories (a link to an ancestor would loop) and files that are neither `.json`,
+//! `.yaml`, `.yml` nor a zip, so the order of records is stable.
 
 use crate::debian;
 use crate::error::{FeedError, Location, ParseError};
@@ -175,6 +176,14 @@ impl Feed {
             Ok(m) => m,
             Err(e) => return vec![Err(io_err(loc(&path), &e))],
         };
+        // Inside a walk, symbolic links to directories are not followed: a link to an
+        // ancestor would make the walk endless.
+        if meta.is_dir()
+            && !named
+            && fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink())
+        {
+            return Vec::new();
+        }
         if meta.is_dir() {
             let rd = match fs::read_dir(&path) {
                 Ok(rd) => rd,

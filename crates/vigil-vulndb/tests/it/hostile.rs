@@ -247,3 +247,18 @@ fn missing_path_is_a_fatal_io_error() {
     assert!(e.is_fatal());
     assert!(e.to_string().starts_with("feed /nonexistent/feed: "), "{e}");
 }
+
+#[test]
+fn symlink_loop_in_a_directory_does_not_hang() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sub = tmp.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::copy(
+        feeds_dir().join("golang-vulndb/GO-2022-0969.json"),
+        sub.join("GO-2022-0969.json"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(tmp.path(), sub.join("loop")).unwrap();
+    let items = read_all(tmp.path(), FeedFormat::Auto);
+    assert_eq!(items.len(), 1);
+}
