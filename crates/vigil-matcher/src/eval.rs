@@ -125,6 +125,8 @@ fn rank(e: &Event) -> u8 {
     }
 }
 
+/// `installed` must be trimmed (the caller does it once per package).
+///
 /// Compares each installed version with the advisory's versions as strings: the dpkg, rpm
 /// and apk schemes compare without allocating, so nothing is parsed into owned values and
 /// nothing is prepared ahead (each entry of a scan is usually evaluated once).
@@ -133,7 +135,7 @@ pub(crate) fn evaluate<'a>(
     affected: &'a Affected,
     installed: &str,
 ) -> Outcome<'a> {
-    match walk(schemes, affected, installed.trim()) {
+    match walk(schemes, affected, installed) {
         Ok(Some(fixed)) => Outcome::Affected { fixed },
         Ok(None) => Outcome::NotAffected,
         Err(Bad::Installed(m)) => Outcome::BadInstalled(m),

@@ -295,19 +295,19 @@ pub(crate) fn merge(
         let primary = primary.clone();
 
         // Severity: the highest label any advisory gives, else the highest computed.
-        let assessed: Vec<(Severity, SeveritySource)> = members
-            .iter()
-            .map(|h| assess_affected(h.advisory, h.affected))
-            .collect();
-        let best = |want_label: bool| {
-            assessed
-                .iter()
-                .filter(|(_, src)| matches!(src, SeveritySource::Label { .. }) == want_label)
-                .max_by(|a, b| a.0.cmp(&b.0))
-                .cloned()
-        };
-        let (severity, severity_source) = best(true)
-            .or_else(|| best(false))
+        let mut best: Option<(bool, Severity, SeveritySource)> = None;
+        for h in &members {
+            let (sev, src) = assess_affected(h.advisory, h.affected);
+            let label = matches!(src, SeveritySource::Label { .. });
+            if best
+                .as_ref()
+                .is_none_or(|(bl, bs, _)| (label, sev) > (*bl, *bs))
+            {
+                best = Some((label, sev, src));
+            }
+        }
+        let (severity, severity_source) = best
+            .map(|(_, s, src)| (s, src))
             .unwrap_or((Severity::Unknown, SeveritySource::None));
 
         let mut cvss: Vec<Cvss> = Vec::new();
@@ -353,14 +353,23 @@ pub(crate) fn merge(
             FixState::NotFixed
         };
 
-        // The summary of the primary's own record when it matched, else the first one.
-        let mut ordered = members.clone();
-        ordered.sort_by(|a, b| {
-            (a.advisory.id != primary)
-                .cmp(&(b.advisory.id != primary))
-                .then_with(|| a.advisory.id.cmp(&b.advisory.id))
+        // The lead record (summary, matched name): the primary's own record when it
+        // matched, else the lowest id, so the choice does not depend on input order.
+        let lead = members
+            .iter()
+            .min_by(|a, b| {
+                (a.advisory.id != primary)
+                    .cmp(&(b.advisory.id != primary))
+                    .then_with(|| a.advisory.id.cmp(&b.advisory.id))
+            })
+            .expect("a group has at least one hit");
+        let summary = summary_of(lead.advisory).or_else(|| {
+            members
+                .iter()
+                .filter_map(|h| Some((&h.advisory.id, summary_of(h.advisory)?)))
+                .min_by(|a, b| a.0.cmp(b.0))
+                .map(|(_, s)| s)
         });
-        let summary = ordered.iter().find_map(|h| summary_of(h.advisory));
         let mut advisories: Vec<VulnId> = members.iter().map(|h| h.advisory.id.clone()).collect();
         advisories.sort();
         advisories.dedup();
@@ -378,7 +387,7 @@ pub(crate) fn merge(
             fix_state,
             data_source: DataSource {
                 ecosystem: ecosystem.to_owned(),
-                name: ordered[0].affected.package.name.clone(),
+                name: lead.affected.package.name.clone(),
                 advisories,
             },
         });

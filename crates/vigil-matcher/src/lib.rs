@@ -282,6 +282,7 @@ impl<'a> Matcher<'a> {
                 });
                 continue;
             }
+            let installed = query.version.trim();
             let mut hits: Vec<Hit<'a>> = Vec::new();
             let mut bad: HashMap<String, Vec<VulnId>> = HashMap::new();
             for name in &query.names {
@@ -291,7 +292,7 @@ impl<'a> Matcher<'a> {
                 for &(ai, fi) in entries {
                     let advisory = &self.advisories[ai as usize];
                     let affected = &advisory.affected[fi as usize];
-                    match eval::evaluate(&bucket.schemes, affected, &query.version) {
+                    match eval::evaluate(&bucket.schemes, affected, installed) {
                         Outcome::NotAffected => {}
                         Outcome::Affected { fixed } => {
                             let state = match (affected.fix_state, fixed) {
@@ -335,7 +336,14 @@ impl<'a> Matcher<'a> {
             ));
         }
         // Findings that compare equal are identical, so an unstable sort is deterministic.
-        findings.sort_unstable_by(Finding::stable_cmp);
+        // Sorted by position, then moved once: a finding is a large value to shuffle.
+        let mut order: Vec<usize> = (0..findings.len()).collect();
+        order.sort_unstable_by(|&a, &b| findings[a].stable_cmp(&findings[b]));
+        let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
+        let findings: Vec<Finding> = order
+            .into_iter()
+            .map(|i| slots[i].take().expect("each position once"))
+            .collect();
         errors.sort();
         Matches { findings, errors }
     }
