@@ -205,6 +205,16 @@ impl Feed {
             self.stack.push(entries);
             return Vec::new();
         }
+        if !meta.is_file() {
+            // FIFOs, sockets and devices: reading one could block forever.
+            if !named {
+                return Vec::new();
+            }
+            return vec![Err(FeedError::Feed {
+                location: loc(&path),
+                message: "not a regular file or directory".into(),
+            })];
+        }
         let name = path.to_string_lossy().to_string();
         let is_zip = name.to_ascii_lowercase().ends_with(".zip") || has_zip_magic(&path);
         if is_zip {

@@ -42,6 +42,9 @@ pub struct FetchOptions {
     pub retries: u32,
     /// Timeout to connect and to receive response headers.
     pub timeout: Duration,
+    /// Largest file accepted; a server sending more is cut off (the partial file is
+    /// deleted). Default 8 GiB, above any real feed.
+    pub max_bytes: u64,
 }
 
 impl Default for FetchOptions {
@@ -51,6 +54,7 @@ impl Default for FetchOptions {
             file_name: None,
             retries: 3,
             timeout: Duration::from_secs(30),
+            max_bytes: 8 << 30,
         }
     }
 }
@@ -122,6 +126,14 @@ pub enum FetchError {
         expected: String,
         /// Digest of what was received.
         found: String,
+    },
+    /// The server sent more than [`FetchOptions::max_bytes`].
+    #[error("download {url}: more than {limit} bytes, the limit")]
+    TooLarge {
+        /// The URL.
+        url: String,
+        /// The limit.
+        limit: u64,
     },
     /// A local file operation failed.
     #[error("download {url}: {path}: {message}")]
@@ -272,10 +284,26 @@ pub fn fetch(url: &str, cache_dir: &Path, opts: &FetchOptions) -> Result<Fetched
                 });
             }
         };
+        let already = if status == 206 { have } else { 0 };
         let mut reader = resp.body_mut().as_reader();
-        match copy(&mut reader, &mut file) {
+        match copy(
+            &mut reader,
+            &mut file,
+            opts.max_bytes.saturating_sub(already),
+        ) {
             Ok(()) => {}
             Err(CopyError::Write(e)) => return Err(io(&part, e)),
+            Err(CopyError::TooLarge) => {
+                drop(file);
+                let _ = fs::remove_file(&part);
+                meta.partial_etag = None;
+                meta.partial_last_modified = None;
+                let _ = write_meta(&meta_path, &meta);
+                return Err(FetchError::TooLarge {
+                    url: url.to_owned(),
+                    limit: opts.max_bytes,
+                });
+            }
             Err(CopyError::Read(e)) => {
                 drop(file);
                 let received = fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
@@ -331,10 +359,13 @@ fn content_range_start(v: &str) -> Option<u64> {
 enum CopyError {
     Read(io::Error),
     Write(io::Error),
+    TooLarge,
 }
 
-fn copy(r: &mut impl Read, w: &mut File) -> Result<(), CopyError> {
+/// Copies the body to the file, at most `limit` bytes.
+fn copy(r: &mut impl Read, w: &mut File, limit: u64) -> Result<(), CopyError> {
     let mut buf = vec![0u8; 64 << 10];
+    let mut written = 0u64;
     loop {
         let n = match r.read(&mut buf) {
             Ok(0) => return Ok(()),
@@ -342,6 +373,10 @@ fn copy(r: &mut impl Read, w: &mut File) -> Result<(), CopyError> {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(CopyError::Read(e)),
         };
+        written += n as u64;
+        if written > limit {
+            return Err(CopyError::TooLarge);
+        }
         w.write_all(&buf[..n]).map_err(CopyError::Write)?;
     }
 }

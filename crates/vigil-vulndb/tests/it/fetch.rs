@@ -254,3 +254,22 @@ fn http_error_and_refused_connection_name_the_url() {
         "{err}"
     );
 }
+
+#[test]
+fn a_file_over_the_size_limit_is_refused() {
+    let (tmp, src) = setup();
+    let server = serve(&src, &tmp.path().join("log"), &[]);
+    let cache = tmp.path().join("cache");
+    let opts = FetchOptions {
+        max_bytes: 1000,
+        ..FetchOptions::default()
+    };
+    let err = fetch(&server.url, &cache, &opts).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("download {}: more than 1000 bytes, the limit", server.url)
+    );
+    let name = vigil_vulndb::fetch::cache_name(&server.url);
+    assert!(!cache.join(&name).exists());
+    assert!(!cache.join(format!("{name}.part")).exists());
+}

@@ -262,3 +262,25 @@ fn symlink_loop_in_a_directory_does_not_hang() {
     let items = read_all(tmp.path(), FeedFormat::Auto);
     assert_eq!(items.len(), 1);
 }
+
+#[test]
+fn a_fifo_is_skipped_in_a_walk_and_refused_when_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("pipe.json");
+    let ok = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "mkfifo");
+    assert!(read_all(tmp.path(), FeedFormat::Auto).is_empty());
+    let err = open_feed(&fifo, FeedFormat::Auto)
+        .next()
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("pipe.json: not a regular file or directory"),
+        "{err}"
+    );
+}
