@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 use vigil_detect::{FileKind, detect};
 
-const KINDS: [(FileKind, &str); 10] = [
+const KINDS: [(FileKind, &str); 23] = [
     (FileKind::OsRelease, "etc/os-release"),
     (FileKind::AlpineRelease, "etc/alpine-release"),
     (FileKind::DebianVersion, "etc/debian_version"),
@@ -16,6 +16,19 @@ const KINDS: [(FileKind, &str); 10] = [
     (FileKind::RpmSqlite, "var/lib/rpm/rpmdb.sqlite"),
     (FileKind::RpmBdb, "var/lib/rpm/Packages"),
     (FileKind::RpmNdb, "var/lib/rpm/Packages.db"),
+    (FileKind::PythonMetadata, "site/x-1.dist-info/METADATA"),
+    (FileKind::NpmLock, "app/package-lock.json"),
+    (FileKind::NpmPackageJson, "app/node_modules/x/package.json"),
+    (FileKind::YarnLock, "app/yarn.lock"),
+    (FileKind::PnpmLock, "app/pnpm-lock.yaml"),
+    (FileKind::CargoLock, "app/Cargo.lock"),
+    (FileKind::Executable, "usr/bin/x"),
+    (FileKind::JavaArchive, "app/x.jar"),
+    (FileKind::Gemspec, "gems/specifications/x-1.gemspec"),
+    (FileKind::GemfileLock, "app/Gemfile.lock"),
+    (FileKind::ComposerLock, "app/composer.lock"),
+    (FileKind::ComposerInstalled, "app/vendor/composer/installed.json"),
+    (FileKind::DotnetDeps, "app/App.deps.json"),
 ];
 
 fuzz_target!(|input: &[u8]| {
