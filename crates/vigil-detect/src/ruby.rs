@@ -101,7 +101,7 @@ mod tests {
 
     #[test]
     fn gemfile_lock_specs() {
-        let data = b"PATH\n  remote: .\n  specs:\n    app (0.1.0)\n\nGEM\n  remote: https://rubygems.org/\n  specs:\n    nokogiri (1.13.10-x86_64-linux)\n      racc (~> 1.4)\n    racc (1.6.2)\n\nPLATFORMS\n  x86_64-linux\n";
+        let data = b"PATH\n  remote: .\n  specs:\n    app (0.1.0)\n\nGEM\n  remote: https://registry.invalid/\n  specs:\n    nokogiri (1.13.10-x86_64-linux)\n      racc (~> 1.4)\n    racc (1.6.2)\n\nPLATFORMS\n  x86_64-linux\n";
         let p = gemfile_lock(data, "Gemfile.lock").unwrap();
         let got: Vec<_> = p.iter().map(|p| p.purl(None)).collect();
         assert_eq!(got, ["pkg:gem/nokogiri@1.13.10", "pkg:gem/racc@1.6.2"]);

@@ -5,6 +5,7 @@
 #![allow(clippy::print_stderr)]
 
 mod app_image;
+mod auditable;
 mod fixtures;
 mod generated;
 mod go_binaries;
