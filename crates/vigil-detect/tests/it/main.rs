@@ -13,6 +13,7 @@ mod java;
 mod lockfiles;
 mod oracles;
 mod purls;
+mod python;
 mod robustness;
 mod rootfs;
 mod ruby;
