@@ -48,3 +48,47 @@ fn gemspec_snapshot() {
     let p = packages(file.trim_start_matches('/'), &read(Path::new(file)));
     insta::assert_snapshot!(p[0].purl(None), @"pkg:gem/rake@13.0.6");
 }
+
+/// `tests/fixtures/gemfile-lock/Gemfile.lock`, made by Bundler (`make.sh` beside it),
+/// against Bundler's own lockfile parser: every gem not from a `PATH` source.
+#[test]
+fn gemfile_lock_matches_bundler() {
+    if !have("ruby") {
+        return;
+    }
+    let lock = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/gemfile-lock/Gemfile.lock"
+    ));
+    // the parser resolves PATH sources against a Gemfile, any will do
+    let gemfile = tempfile::NamedTempFile::new().unwrap();
+    let script = r#"Bundler::LockfileParser.new(File.read(ARGV[0])).specs.each { |s|
+        puts [s.name, s.version, s.source.class].join("\t") }"#;
+    let out = Command::new("ruby")
+        .env("BUNDLE_GEMFILE", gemfile.path())
+        .args(["-rbundler", "-e", script])
+        .arg(lock)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bundler: BTreeSet<(String, String)> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.split('\t').collect::<Vec<_>>())
+        .filter(|f| f[2] != "Bundler::Source::Path")
+        .map(|f| (f[0].to_owned(), f[1].to_owned()))
+        .collect();
+    let found = packages("app/Gemfile.lock", &read(lock));
+    let got: BTreeSet<(String, String)> = found
+        .iter()
+        .map(|p| (p.name.clone(), p.version.clone()))
+        .collect();
+    assert_eq!(got, bundler);
+    assert_eq!(bundler.len(), 7);
+    let purls: Vec<String> = found.iter().map(|p| p.purl(None)).collect();
+    insta::assert_snapshot!(purls.join("\n"));
+}
