@@ -12,6 +12,7 @@ mod go_binaries;
 mod java;
 mod lockfiles;
 mod oracles;
+mod php;
 mod purls;
 mod python;
 mod robustness;
