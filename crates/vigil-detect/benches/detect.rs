@@ -1,6 +1,7 @@
 //! `cargo bench -p vigil-detect`: time to list the packages of each real fixture
 //! database, vigil-detect against the distribution's own tool run in the same process
-//! tree (rpm -qa, dpkg-query -W), printed as a ratio. The peer's time includes starting
+//! tree (rpm -qa, dpkg-query -W), printed as a ratio; then language files against
+//! npm ls and go version -m. The peer's time includes starting
 //! a process, as a scanner that shells out to it would pay.
 // The report is this program's output.
 #![allow(clippy::print_stdout)]
@@ -85,4 +86,54 @@ fn main() {
         println!("{rel:<36} {ours:>12.2?} {theirs:>12.2?} {ratio:>10.1}x");
     }
     let _ = std::fs::remove_dir_all(&scratch);
+    language();
+}
+
+/// Language files against the ecosystem's own listing tool: npm ls on a lockfile,
+/// go version -m on a Go program (FileKind::Executable).
+fn language() {
+    let lock_dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/lockfiles/npm-v3"
+    ));
+    let go_program = Path::new("/usr/bin/docker-registry");
+    let mut npm = Command::new("npm");
+    npm.args(["ls", "--all", "--json", "--package-lock-only", "--prefix"])
+        .arg(lock_dir);
+    let mut go = Command::new("go");
+    go.args(["version", "-m"]).arg(go_program);
+    let cases = [
+        (
+            "npm-v3 package-lock.json / npm ls",
+            lock_dir.join("package-lock.json"),
+            "app/package-lock.json",
+            npm,
+        ),
+        (
+            "docker-registry / go version -m",
+            go_program.to_owned(),
+            "usr/bin/docker-registry",
+            go,
+        ),
+    ];
+    println!();
+    for (label, file, image_path, mut peer) in cases {
+        let Ok(data) = std::fs::read(&file) else {
+            println!("{label:<36} {:>12}", "absent");
+            continue;
+        };
+        let kind = wants(image_path).unwrap_or(vigil_detect::FileKind::Executable);
+        let ours = time(21, || {
+            std::hint::black_box(detect(kind, image_path, &data).unwrap());
+        });
+        if peer.output().is_err() {
+            println!("{label:<36} {ours:>12.2?} {:>12} {:>11}", "absent", "-");
+            continue;
+        }
+        let theirs = time(11, || {
+            std::hint::black_box(peer.output().unwrap());
+        });
+        let ratio = theirs.as_secs_f64() / ours.as_secs_f64();
+        println!("{label:<36} {ours:>12.2?} {theirs:>12.2?} {ratio:>10.1}x");
+    }
 }
