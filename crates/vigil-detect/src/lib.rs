@@ -1,9 +1,17 @@
-//! vigil-detect: distribution and OS package detectors (SPEC 3.1, 3.2, 3.4).
+//! vigil-detect: distribution, OS package and language package detectors (SPEC 3.1 to
+//! 3.4).
 //!
 //! This crate is pure: it opens no files and reads no clock. The layer walker asks
 //! [`wants`] about every path it meets, hands the bytes of the wanted files to [`detect`],
 //! and the glue combines what one image says about its distribution with
 //! [`resolve_distro`]. Packages carry a purl built by [`Package::purl`].
+//!
+//! Language packages (SPEC 3.3) are found by file name too (lockfiles, Python metadata,
+//! installed npm manifests, gemspecs, jars), except binaries: Go build info and
+//! cargo-auditable data can be in any executable, so the walker also asks
+//! [`wants_executable`] with the entry's mode and size and sends those files as
+//! [`FileKind::Executable`]. Packages found inside a nested Java archive carry the path
+//! `outer.war!/WEB-INF/lib/inner.jar`.
 //!
 //! ```
 //! use vigil_detect::{detect, wants, Detection};
@@ -546,5 +554,27 @@ mod tests {
     #[test]
     fn ecosystem_serializes_lowercase() {
         assert_eq!(serde_json::to_string(&PkgType::Deb).unwrap(), "\"deb\"");
+        assert_eq!(serde_json::to_string(&PkgType::Pypi).unwrap(), "\"pypi\"");
+        assert_eq!(
+            serde_json::to_string(&PkgType::Golang).unwrap(),
+            "\"golang\""
+        );
+    }
+
+    #[test]
+    fn dev_is_optional_in_json() {
+        // a package cached before `dev` existed still reads, and `dev: false` is not written
+        let old = r#"{"ecosystem":"deb","name":"a","version":"1","epoch":null,"arch":null,
+            "source_name":null,"source_version":null,"path":"var/lib/dpkg/status"}"#;
+        let p: Package = serde_json::from_str(old).unwrap();
+        assert!(!p.dev);
+        assert!(!serde_json::to_string(&p).unwrap().contains("dev"));
+        let mut npm = Package::language(PkgType::Npm, "ms", "2.1.3", "package-lock.json");
+        npm.dev = true;
+        assert!(
+            serde_json::to_string(&npm)
+                .unwrap()
+                .contains(r#""dev":true"#)
+        );
     }
 }
