@@ -64,6 +64,55 @@ fn detected(binary: &Path) -> Vec<Package> {
     }
 }
 
+/// A Go unsigned varint and its length in bytes.
+fn uvarint(b: &[u8]) -> (usize, usize) {
+    let mut v = 0usize;
+    for (i, &byte) in b.iter().enumerate() {
+        v |= usize::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return (v, i + 1);
+        }
+    }
+    panic!("bad varint")
+}
+
+/// The same ELF program with its build info rewritten in the pointer format of Go <
+/// 1.18 (no such toolchain is packaged here): the header points at two Go string headers
+/// (data pointer, length) written into a run of zero bytes of `.noptrdata`, which point
+/// at the version and module info bytes where the inline format left them.
+fn as_pointer_format(data: &[u8]) -> Vec<u8> {
+    use object::{Object, ObjectSection};
+    let file = object::File::parse(data).unwrap();
+    let info = file.section_by_name(".go.buildinfo").unwrap();
+    let (h, _) = info.file_range().unwrap();
+    let h = h as usize;
+    let vaddr_of_info = |pos: usize| info.address() + (pos - h) as u64;
+    assert!(data[h..].starts_with(b"\xff Go buildinf:") && data[h + 15] & 2 != 0);
+    let (vlen, n1) = uvarint(&data[h + 32..]);
+    let version = h + 32 + n1;
+    let (mlen, n2) = uvarint(&data[version + vlen..]);
+    let modinfo = version + vlen + n2;
+    let spare = file.section_by_name(".noptrdata").unwrap();
+    let (s_off, s_size) = spare.file_range().unwrap();
+    let (s_off, s_size) = (s_off as usize, s_size as usize);
+    let pos = (s_off..s_off + s_size - 32)
+        .step_by(8)
+        .find(|&p| data[p..p + 32].iter().all(|&b| b == 0))
+        .expect("32 zero bytes in .noptrdata");
+    let vaddr_of_spare = |p: usize| spare.address() + (p - s_off) as u64;
+    let mut out = data.to_vec();
+    let mut put = |at: usize, v: u64| out[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    put(pos, vaddr_of_info(version));
+    put(pos + 8, vlen as u64);
+    put(pos + 16, vaddr_of_info(modinfo));
+    put(pos + 24, mlen as u64);
+    put(h + 16, vaddr_of_spare(pos));
+    put(h + 24, vaddr_of_spare(pos + 16));
+    out[h + 14] = 8;
+    out[h + 15] = 0; // little endian, pointers
+    out
+}
+
 fn pairs(p: &[Package]) -> BTreeSet<(String, String)> {
     p.iter()
         .map(|p| (p.name.clone(), p.version.clone()))
@@ -94,6 +143,12 @@ fn built_go_binaries_match_go_version_m() {
         assert!(oracle.contains(&("example.org/fork".into(), "v0.2.0".into())));
         assert_eq!(found.len(), 3, "{name}: stdlib, greet and the fork");
         if name == "app-linux" {
+            let old = as_pointer_format(&read(&binary));
+            let from_old = match detect(FileKind::Executable, "bin/app", &old) {
+                Ok(Detection::Packages(p)) => p,
+                other => panic!("pointer format: {other:?}"),
+            };
+            assert_eq!(pairs(&from_old), oracle, "pointer format");
             let purls: Vec<String> = found.iter().map(|p| p.purl(None)).collect();
             let toolchain = found[0].version.clone();
             let purls = purls.join("\n").replace(&toolchain, "[toolchain]");
