@@ -76,7 +76,13 @@ pub(crate) fn lock(data: &[u8], path: &str) -> Result<Vec<Package>, Problem> {
                 let version = entry.version.ok_or_else(|| {
                     Problem::corrupt(format!("dependency {name:?} has no version"))
                 })?;
-                // local folders (`file:../lib`) are not registry packages
+                // local folders (`file:../lib`) are not registry packages; an alias
+                // (`"x": {"version": "npm:real@1.0.0"}`) installs `real`
+                let aliased = version
+                    .strip_prefix("npm:")
+                    .and_then(|spec| spec.get(1..)?.find('@').map(|i| spec.split_at(i + 1)))
+                    .map(|(n, v)| (n.to_owned(), v[1..].to_owned()));
+                let (name, version) = aliased.unwrap_or((name, version));
                 if !version.starts_with("file:") {
                     let mut p = Package::language(PkgType::Npm, name, version, path);
                     p.dev = entry.dev;
@@ -127,13 +133,17 @@ mod tests {
     fn v1_tree_is_walked_and_dev_flagged() {
         let data = br#"{"lockfileVersion":1,"dependencies":{
             "a":{"version":"1.0.0","dependencies":{"b":{"version":"2.0.0","dev":true}}},
+            "alias":{"version":"npm:@s/real@3.0.0"},
             "local":{"version":"file:../local"}}}"#;
         let p = lock(data, "package-lock.json").unwrap();
         let got: Vec<_> = p
             .iter()
             .map(|p| (p.name.as_str(), p.version.as_str(), p.dev))
             .collect();
-        assert_eq!(got, [("a", "1.0.0", false), ("b", "2.0.0", true)]);
+        assert_eq!(
+            got,
+            [("@s/real", "3.0.0", false), ("a", "1.0.0", false), ("b", "2.0.0", true)]
+        );
     }
 
     #[test]

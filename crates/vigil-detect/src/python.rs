@@ -24,11 +24,12 @@ pub(crate) fn parse(data: &[u8], path: &str) -> Result<Vec<Package>, Problem> {
                 format!("expected a `Key: value` header, found {:?}", clip(line)),
             ));
         };
+        // header names are case-insensitive, as in e-mail (core metadata spec)
         let value = value.trim();
-        match key {
-            "Name" if name.is_none() => name = Some((i + 1, value)),
-            "Version" if version.is_none() => version = Some((i + 1, value)),
-            _ => {}
+        if key.eq_ignore_ascii_case("name") && name.is_none() {
+            name = Some((i + 1, value));
+        } else if key.eq_ignore_ascii_case("version") && version.is_none() {
+            version = Some((i + 1, value));
         }
     }
     let (_, name) = name
@@ -68,7 +69,7 @@ mod tests {
 
     #[test]
     fn headers_end_at_the_first_empty_line() {
-        let data = b"Metadata-Version: 2.1\nName: Jinja2\nVersion: 2.10\nSummary: x\n  more\n\nName: not-this\n\xff\n";
+        let data = b"Metadata-Version: 2.1\nName: Jinja2\nversion: 2.10\nSummary: x\n  more\n\nName: not-this\n\xff\n";
         let p = parse(data, "a.dist-info/METADATA").unwrap();
         assert_eq!(
             (p[0].name.as_str(), p[0].version.as_str()),
