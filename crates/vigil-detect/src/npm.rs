@@ -142,7 +142,11 @@ mod tests {
             .collect();
         assert_eq!(
             got,
-            [("@s/real", "3.0.0", false), ("a", "1.0.0", false), ("b", "2.0.0", true)]
+            [
+                ("@s/real", "3.0.0", false),
+                ("a", "1.0.0", false),
+                ("b", "2.0.0", true)
+            ]
         );
     }
 

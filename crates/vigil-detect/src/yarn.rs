@@ -10,11 +10,13 @@
 //!
 //! pnpm: the `packages` map is keyed `/name/1.0.0_peer` (v5), `/name@1.0.0(peer@1)` (v6)
 //! or `name@1.0.0` (v9); entries installed from a tarball or git have `name` and
-//! `version` fields instead. v5 and v6 mark `dev: true`; v9 moved that to the importers.
+//! `version` fields instead. v5 and v6 mark `dev: true`; v9 dropped the flag, so a v9
+//! package is `dev` when the `snapshots` graph reaches it from the importers'
+//! `devDependencies` and not from their `dependencies` or `optionalDependencies`.
 //! A name is split from its version at the first `@` after the first character, so
 //! `@scope/name@1.0.0` keeps its scope.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_norway::Value;
 
@@ -130,6 +132,11 @@ pub(crate) fn pnpm_lock(data: &[u8], path: &str) -> Result<Vec<Package>, Problem
         .filter(|m| (5..=9).contains(m))
         .ok_or_else(|| Problem::corrupt(format!("lockfileVersion {version} is not 5 to 9")))?;
     let mut out = Vec::new();
+    let v9_prod = if major >= 9 {
+        v9_production(&doc)
+    } else {
+        None
+    };
     let Some(packages) = doc.get("packages") else {
         return Ok(out);
     };
@@ -164,12 +171,67 @@ pub(crate) fn pnpm_lock(data: &[u8], path: &str) -> Result<Vec<Package>, Problem
             }
         };
         let mut p = Package::language(PkgType::Npm, name, version, path);
-        p.dev = entry.get("dev").and_then(Value::as_bool).unwrap_or(false);
+        p.dev = match &v9_prod {
+            Some(prod) => !prod.contains(&(p.name.clone(), p.version.clone())),
+            None => entry.get("dev").and_then(Value::as_bool).unwrap_or(false),
+        };
         out.push(p);
     }
     out.sort();
     out.dedup();
     Ok(out)
+}
+
+/// The (name, version) pairs a v9 lockfile's production dependencies reach, walking
+/// `snapshots` from the importers' `dependencies` and `optionalDependencies`; none when
+/// the lockfile lists no importer `devDependencies` (then nothing is dev).
+fn v9_production(doc: &BTreeMap<String, Value>) -> Option<BTreeSet<(String, String)>> {
+    let importers = doc.get("importers")?.as_mapping()?;
+    let prod_groups = ["dependencies", "optionalDependencies"];
+    let mut has_dev = false;
+    let mut stack: Vec<String> = Vec::new();
+    for importer in importers.values() {
+        has_dev |= importer.get("devDependencies").is_some();
+        for group in prod_groups {
+            let Some(deps) = importer.get(group).and_then(Value::as_mapping) else {
+                continue;
+            };
+            for (name, dep) in deps {
+                if let (Some(n), Some(v)) = (scalar(name), dep.get("version").and_then(scalar)) {
+                    stack.push(format!("{n}@{v}"));
+                }
+            }
+        }
+    }
+    if !has_dev {
+        return None;
+    }
+    let snapshots = doc.get("snapshots").and_then(Value::as_mapping);
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut reached = BTreeSet::new();
+    while let Some(key) = stack.pop() {
+        if !seen.insert(key.clone()) {
+            continue;
+        }
+        let plain = key.split('(').next().unwrap_or(&key);
+        if let Some((n, v)) = split_at(plain) {
+            reached.insert((n.to_owned(), v.to_owned()));
+        }
+        let Some(snapshot) = snapshots.and_then(|s| s.get(key.as_str())) else {
+            continue;
+        };
+        for group in prod_groups {
+            let Some(deps) = snapshot.get(group).and_then(Value::as_mapping) else {
+                continue;
+            };
+            for (name, version) in deps {
+                if let (Some(n), Some(v)) = (scalar(name), scalar(version)) {
+                    stack.push(format!("{n}@{v}"));
+                }
+            }
+        }
+    }
+    Some(reached)
 }
 
 #[cfg(test)]
