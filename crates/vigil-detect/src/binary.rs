@@ -53,16 +53,23 @@ fn go(file: &object::File, path: &str) -> Result<Vec<Package>, Problem> {
     let named = file
         .sections()
         .find(|s| matches!(s.name(), Ok(".go.buildinfo" | "__go_buildinfo")));
-    let candidates: Vec<object::Section> = match named {
-        Some(s) => vec![s],
+    // (address, bytes) of the places to search
+    let regions: Vec<(u64, &[u8])> = match named {
+        Some(s) => s.data().map(|d| vec![(s.address(), d)]).unwrap_or_default(),
+        None if file.sections().next().is_none() => {
+            // section headers stripped: the loaded segments, as Go's debug/buildinfo
+            file.segments()
+                .filter_map(|s| Some((s.address(), s.data().ok()?)))
+                .collect()
+        }
         None => file
             .sections()
             .filter(|s| s.kind() == object::SectionKind::Data)
+            .filter_map(|s| Some((s.address(), s.data().ok()?)))
             .collect(),
     };
-    for section in candidates {
-        let Ok(bytes) = section.data() else { continue };
-        let skew = (section.address() % 16) as usize;
+    for (address, bytes) in regions {
+        let skew = (address % 16) as usize;
         let mut at = (16 - skew) % 16;
         while at + 32 <= bytes.len() {
             if bytes[at..].starts_with(GO_MAGIC) {

@@ -216,3 +216,22 @@ fn damaged_build_info() {
         d[i] = original;
     }
 }
+
+/// A Go program whose ELF section headers were stripped (as `sstrip` does) is still read,
+/// from its loaded segments.
+#[test]
+fn section_headers_stripped() {
+    let binary = Path::new("/usr/bin/docker-registry");
+    if !binary.exists() || !have("go") {
+        return;
+    }
+    let mut data = read(binary);
+    // ELF64: e_shoff at 0x28, e_shnum at 0x3c, e_shstrndx at 0x3e
+    data[0x28..0x30].fill(0);
+    data[0x3c..0x40].fill(0);
+    let found = match detect(FileKind::Executable, "usr/bin/docker-registry", &data) {
+        Ok(Detection::Packages(p)) => p,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(pairs(&found), go_version_m(binary));
+}
