@@ -50,7 +50,6 @@ fn archive(
         .map_err(|e| Problem::corrupt(format!("{}not a zip archive: {e}", inside(path))))?;
     let mut found = Vec::new();
     let mut manifest = None;
-    let mut nested = Vec::new();
     for i in 0..zip.len() {
         let mut entry = zip
             .by_index(i)
@@ -84,7 +83,9 @@ fn archive(
         } else if is_manifest {
             manifest = Some(bytes);
         } else {
-            nested.push((name, bytes));
+            // opened now and dropped after: one inner archive per level in memory
+            drop(entry);
+            archive(&bytes, &format!("{path}!/{name}"), depth + 1, budget, out)?;
         }
     }
     if found.is_empty() {
@@ -93,9 +94,6 @@ fn archive(
         }
     }
     out.extend(found);
-    for (name, bytes) in nested {
-        archive(&bytes, &format!("{path}!/{name}"), depth + 1, budget, out)?;
-    }
     Ok(())
 }
 

@@ -104,9 +104,15 @@ fn nested_archives_to_a_bounded_depth() {
             .any(|p| p.path == "srv/app.ear!/app.war!/WEB-INF/lib/commons-io.jar")
     );
 
-    // commons-cli sits at depth 6; archives deeper than 4 are not opened
+    // commons-cli sits at depth 6 in one, 4 in the other; deeper than 4 is not opened
     let deep = packages("srv/deep.jar", &read(&dir.path().join("deep.jar")));
     assert_eq!(deep, []);
+    let deep4 = packages("srv/deep4.jar", &read(&dir.path().join("deep4.jar")));
+    assert_eq!(pairs(&deep4), of(&["commons-cli.jar"]));
+    assert_eq!(
+        deep4[0].path,
+        "srv/deep4.jar!/lib/level2.jar!/lib/level1.jar!/lib/level0.jar"
+    );
 
     let bomb = dir.path().join("bomb.jar");
     assert!(bomb.metadata().unwrap().len() < 1 << 20);

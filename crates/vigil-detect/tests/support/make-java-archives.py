@@ -5,6 +5,7 @@ the directory argv[1] (Debian's /usr/share/maven/lib):
   app.war    WEB-INF/lib/ holding three real jars, WEB-INF/classes, a manifest
   app.ear    app.war and one more jar (nesting depth 3)
   deep.jar   a real jar wrapped in five more jars (depth 6: deeper than vigil reads)
+  deep4.jar  the same real jar wrapped in three (depth 4: the deepest vigil reads)
   bomb.jar   a 600 MiB entry of zeros named lib/inner.jar, compressed to under 1 MiB
 
 and prints, for each real jar used, its coordinates as the oracle reads them:
@@ -94,12 +95,14 @@ def main():
     deep = real["commons-cli.jar"]
     for level in range(5):
         deep = jar([(f"lib/level{level}.jar", deep)])
+        if level == 2:
+            deep4 = deep
     with zipfile.ZipFile(os.path.join(out, "bomb.jar"), "w", zipfile.ZIP_DEFLATED) as z:
         with z.open("lib/inner.jar", "w", force_zip64=True) as f:
             zeros = bytes(1 << 20)
             for _ in range(600):
                 f.write(zeros)
-    for name, data in [("app.war", war), ("app.ear", ear), ("deep.jar", deep)]:
+    for name, data in [("app.war", war), ("app.ear", ear), ("deep.jar", deep), ("deep4.jar", deep4)]:
         open(os.path.join(out, name), "wb").write(data)
     for n in lib + ["javax.inject.jar", "commons-cli.jar"]:
         for name, version in sorted(coordinates(real[n])):
