@@ -60,10 +60,11 @@ fn app_layer(images: &Path) -> tempfile::TempDir {
     dir
 }
 
-/// Every package `detect` finds in the files `wants` picks under `root`.
-fn detect_all(root: &Path) -> (Vec<String>, Vec<Package>) {
+/// Every package `detect` finds in the files `wants` picks under `dir`, with paths
+/// relative to `root`.
+fn detect_all(root: &Path, dir: &Path) -> (Vec<String>, Vec<Package>) {
     let mut files = Vec::new();
-    walk(root, root, &mut files);
+    walk(root, dir, &mut files);
     files.sort();
     let mut wanted = Vec::new();
     let mut packages = Vec::new();
@@ -89,7 +90,7 @@ fn pairs<'a>(packages: impl Iterator<Item = &'a Package>) -> BTreeSet<(String, S
 fn python_and_npm_packages_of_the_app_image() {
     let Some(images) = test_images() else { return };
     let layer = app_layer(&images);
-    let (wanted, packages) = detect_all(layer.path());
+    let (wanted, packages) = detect_all(layer.path(), layer.path());
     let site = "usr/local/lib/python3.11/site-packages";
     assert_eq!(
         wanted,
@@ -168,4 +169,45 @@ fn python_and_npm_packages_of_the_app_image() {
         .collect();
     purls.sort();
     insta::assert_snapshot!(purls.join("\n"));
+}
+
+/// npm's own global tree on this machine (`npm root -g`: npm and corepack with their
+/// bundled dependencies, nested node_modules): every installed manifest `wants` picks,
+/// against `npm ls -g --all`.
+#[test]
+fn global_node_modules_match_npm_ls() {
+    if !have("npm") {
+        return;
+    }
+    let npm = |args: &[&str]| {
+        let out = Command::new("npm").args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let root = String::from_utf8(npm(&["root", "-g"])).unwrap();
+    let root = Path::new(root.trim());
+    let tree: serde_json::Value =
+        serde_json::from_slice(&npm(&["ls", "-g", "--all", "--json"])).unwrap();
+    let mut listed = BTreeSet::new();
+    let mut stack = vec![&tree];
+    while let Some(node) = stack.pop() {
+        for (name, dep) in node["dependencies"].as_object().into_iter().flatten() {
+            if let Some(v) = dep["version"].as_str() {
+                listed.insert((name.clone(), v.to_owned()));
+            }
+            stack.push(dep);
+        }
+    }
+    // paths start with `node_modules/`, as in an image
+    let (wanted, packages) = detect_all(root.parent().unwrap(), root);
+    assert!(
+        wanted.iter().all(|w| w.ends_with("/package.json")),
+        "{wanted:?}"
+    );
+    assert_eq!(pairs(packages.iter()), listed);
+    assert!(listed.len() > 50, "{listed:?}");
 }
