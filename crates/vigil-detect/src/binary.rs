@@ -37,7 +37,7 @@ use crate::{Package, PkgType, Problem, json};
 const GO_MAGIC: &[u8; 14] = b"\xff Go buildinf:";
 
 /// The largest decompressed cargo-auditable JSON accepted, in bytes.
-pub const MAX_AUDIT_DATA: u64 = 8 * 1024 * 1024;
+pub(crate) const MAX_AUDIT_DATA: u64 = 8 * 1024 * 1024;
 
 pub(crate) fn parse(data: &[u8], path: &str) -> Result<Vec<Package>, Problem> {
     let Ok(file) = object::File::parse(data) else {

@@ -19,9 +19,9 @@ use std::io::{Cursor, Read};
 use crate::{Package, PkgType, Problem};
 
 /// How deep archives nest before the inner ones are no longer opened.
-pub const MAX_DEPTH: usize = 4;
+pub(crate) const MAX_DEPTH: usize = 4;
 /// The most bytes all entries of one archive (nested ones included) may decompress to.
-pub const MAX_UNCOMPRESSED: u64 = 512 * 1024 * 1024;
+pub(crate) const MAX_UNCOMPRESSED: u64 = 512 * 1024 * 1024;
 
 pub(crate) fn parse(data: &[u8], path: &str) -> Result<Vec<Package>, Problem> {
     let mut budget = MAX_UNCOMPRESSED;
