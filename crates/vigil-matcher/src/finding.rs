@@ -124,9 +124,9 @@ pub struct Cvss {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataSource {
     /// The OSV ecosystem matched (`Debian:12`).
-    pub ecosystem: String,
+    pub ecosystem: Arc<str>,
     /// The package name matched in it (`openssl` for the binary `libssl3`).
-    pub name: String,
+    pub name: Arc<str>,
     /// Ids of the advisory records that matched, sorted.
     pub advisories: Vec<VulnId>,
 }
@@ -151,7 +151,7 @@ pub struct Finding {
     pub package: Arc<FindingPackage>,
     /// The version compared with the advisories: the source version for Debian and
     /// Ubuntu packages, else the installed version.
-    pub installed_version: String,
+    pub installed_version: Arc<str>,
     /// The lowest fixed version above the installed one, when the state is `fixed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fixed_version: Option<String>,
@@ -272,8 +272,8 @@ fn summary_of(advisory: &Advisory) -> Option<String> {
 pub(crate) fn merge(
     hits: Vec<Hit<'_>>,
     package: &Arc<FindingPackage>,
-    installed_version: &str,
-    ecosystem: &str,
+    installed_version: &Arc<str>,
+    ecosystem: &Arc<str>,
     scheme: vigil_version::Scheme,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
@@ -382,12 +382,12 @@ pub(crate) fn merge(
             cvss,
             summary,
             package: package.clone(),
-            installed_version: installed_version.to_owned(),
+            installed_version: installed_version.clone(),
             fixed_version: fixed.map(str::to_owned),
             fix_state,
             data_source: DataSource {
-                ecosystem: ecosystem.to_owned(),
-                name: lead.affected.package.name.clone(),
+                ecosystem: ecosystem.clone(),
+                name: Arc::from(lead.affected.package.name.as_str()),
                 advisories,
             },
         });

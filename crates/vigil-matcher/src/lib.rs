@@ -330,8 +330,8 @@ impl<'a> Matcher<'a> {
             findings.extend(finding::merge(
                 hits,
                 &package.finding_package(),
-                &query.version,
-                &query.ecosystem,
+                &Arc::from(query.version.as_str()),
+                &Arc::from(query.ecosystem.as_str()),
                 bucket.schemes.ecosystem(),
             ));
         }

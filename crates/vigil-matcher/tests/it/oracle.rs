@@ -150,7 +150,7 @@ fn matcher_rows(rootfs: &Path, advisories: &[Advisory]) -> BTreeSet<Row> {
         .map(|f| {
             (
                 f.id.to_string(),
-                f.data_source.name.clone(),
+                f.data_source.name.to_string(),
                 f.fix_state.as_str().to_owned(),
                 f.fixed_version.clone().unwrap_or_default(),
             )

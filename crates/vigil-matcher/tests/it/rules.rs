@@ -149,8 +149,8 @@ fn debian_binary_matches_through_its_source_package() {
     // Fixed in 3.0.14-1~deb12u2 for bookworm (CVE record and its DSA).
     let cve = find("CVE-2024-6119").expect("CVE-2024-6119");
     assert_eq!(cve.fixed_version.as_deref(), Some("3.0.14-1~deb12u2"));
-    assert_eq!(cve.data_source.ecosystem, "Debian:12");
-    assert_eq!(cve.data_source.name, "openssl");
+    assert_eq!(&*cve.data_source.ecosystem, "Debian:12");
+    assert_eq!(&*cve.data_source.name, "openssl");
     assert_eq!(cve.package.name, "libssl3");
     // A DSA lists its CVEs as `related`, not aliases: it stays its own finding.
     let dsa = find("DSA-5764-1").expect("DSA-5764-1");
@@ -179,7 +179,7 @@ fn debian_compares_the_source_version_not_the_binary_epoch() {
     let matches = Matcher::new(&advisories).match_packages(Some(&bookworm()), &[bsdutils]);
     assert_eq!(matches.findings.len(), 1);
     let f = &matches.findings[0];
-    assert_eq!(f.installed_version, "2.38.1-5");
+    assert_eq!(&*f.installed_version, "2.38.1-5");
     assert_eq!(f.fixed_version.as_deref(), Some("2.38.1-5+deb12u1"));
 }
 
@@ -205,7 +205,7 @@ fn only_the_images_release_matches() {
         on11.findings[0].fixed_version.as_deref(),
         Some("2.31-13+deb11u7")
     );
-    assert_eq!(on11.findings[0].data_source.ecosystem, "Debian:11");
+    assert_eq!(&*on11.findings[0].data_source.ecosystem, "Debian:11");
 
     // The bookworm version on bullseye is above bullseye's fix: not affected there.
     let cross = m.match_packages(Some(&bullseye), &[libc("2.36-9+deb12u1")]);
