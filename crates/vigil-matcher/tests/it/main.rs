@@ -28,24 +28,9 @@ pub fn osv(rel: &str) -> Advisory {
     let parsed = if rel.ends_with(".yaml") {
         vigil_vulndb::osv::parse_yaml(&bytes)
     } else {
-        vigil_vulndb::osv::parse_json_record(&without_empty_packages(&bytes))
+        vigil_vulndb::osv::parse_json_record(&bytes)
     };
     parsed.unwrap_or_else(|e| panic!("{rel}: {e:?}"))
-}
-
-/// osv.dev's merged CVE records carry GIT-only `affected` entries with `"package": {}`,
-/// which vigil-vulndb's parser (at the time of writing) rejects instead of dropping as its
-/// docs say. Those entries can never match an installed package, so they are removed here
-/// before parsing; every other byte of the record is kept.
-fn without_empty_packages(bytes: &[u8]) -> Vec<u8> {
-    let mut record: serde_json::Value = serde_json::from_slice(bytes).expect("fixture is JSON");
-    if let Some(affected) = record.get_mut("affected").and_then(|a| a.as_array_mut()) {
-        affected.retain(|e| {
-            e.get("package")
-                .is_none_or(|p| p.as_object().is_none_or(|o| !o.is_empty()))
-        });
-    }
-    serde_json::to_vec(&record).unwrap()
 }
 
 /// Every OSV record under a folder of the shared feeds.
