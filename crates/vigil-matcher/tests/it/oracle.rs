@@ -240,7 +240,7 @@ fn aged_image_matches_the_oracle() {
 }
 
 /// Rewrites each stanza of a dpkg status file so that its source package is at the middle
-/// fixed version in `fixes` (binary version and `Source: name (version)` alike).
+/// fixed version in `fixes` (`Source: name (version)`, the binary at `1:version+b1`).
 fn age_status(status: &str, fixes: &BTreeMap<String, Vec<String>>) -> String {
     let mut out = String::with_capacity(status.len());
     for stanza in status.split("\n\n").filter(|s| !s.trim().is_empty()) {
@@ -260,7 +260,10 @@ fn age_status(status: &str, fixes: &BTreeMap<String, Vec<String>>) -> String {
         };
         for line in stanza.lines() {
             if line.starts_with("Version:") {
-                out.push_str(&format!("Version: {version}\n"));
+                // The binary gets an epoch and a binNMU suffix its source does not have
+                // (as `bsdutils 1:2.38.1-5+deb12u3` from `util-linux 2.38.1-5+deb12u3`): a
+                // matcher comparing binary versions would find nothing fixed here.
+                out.push_str(&format!("Version: 1:{version}+b1\n"));
             } else if line.starts_with("Source:") {
                 out.push_str(&format!("Source: {source} ({version})\n"));
             } else {
