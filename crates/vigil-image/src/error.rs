@@ -59,6 +59,32 @@ impl Error {
     pub fn code(&self) -> &'static str {
         self.kind.code()
     }
+
+    /// A suggestion to print on a `hint:` line after the error, when there is one.
+    pub fn hint(&self) -> Option<&'static str> {
+        match &self.kind {
+            // `ubuntu:22.04` or `myrepo/app` are read as paths: say how to name a registry
+            ErrorKind::NotFound { .. }
+                if ![
+                    "oci:",
+                    "oci-archive:",
+                    "docker-archive:",
+                    "dir:",
+                    "docker://",
+                ]
+                .iter()
+                .any(|t| self.image.starts_with(t)) =>
+            {
+                Some(
+                    "a registry image is written docker://HOST/REPO[:TAG] or HOST/REPO[:TAG] with a host name",
+                )
+            }
+            ErrorKind::LayerTooLarge { .. } => {
+                Some("raise the layer size limit if the image is genuine")
+            }
+            _ => None,
+        }
+    }
 }
 
 /// What went wrong with an image. Each variant names the file, blob or path concerned.
@@ -72,6 +98,12 @@ pub enum ErrorKind {
         path: String,
         /// the OS error
         source: std::io::Error,
+    },
+    /// The path given does not exist.
+    #[error("{path} does not exist")]
+    NotFound {
+        /// the path given
+        path: String,
     },
     /// The source exists but is neither an OCI layout, an archive nor a directory.
     #[error("{path} is not an oci layout, oci-archive, docker-archive or directory: {detail}")]
@@ -155,9 +187,7 @@ pub enum ErrorKind {
     #[error("unsupported or malformed digest `{0}` (expected sha256:<64 hex digits>)")]
     BadDigest(String),
     /// A layer decompresses to more bytes than allowed (decompression bomb).
-    #[error(
-        "layer {digest} decompresses to more than {limit} bytes (the limit; raise max_layer_bytes if the image is genuine)"
-    )]
+    #[error("layer {digest} decompresses to more than {limit} bytes (the limit)")]
     LayerTooLarge {
         /// the layer digest
         digest: String,
@@ -271,6 +301,7 @@ impl ErrorKind {
     pub fn code(&self) -> &'static str {
         match self {
             ErrorKind::Io { .. } => "io",
+            ErrorKind::NotFound { .. } => "not-found",
             ErrorKind::UnknownFormat { .. } => "unknown-format",
             ErrorKind::Malformed { .. } => "malformed",
             ErrorKind::DocumentTooLarge { .. } => "document-too-large",

@@ -356,6 +356,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_missing_plain_path_hints_at_registry_syntax() {
+        let r: Reference = "ubuntu:22.04".parse().unwrap();
+        let err = open(&r, &Options::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "image ubuntu:22.04: ubuntu:22.04 does not exist"
+        );
+        assert_eq!(err.code(), "not-found");
+        assert!(err.hint().unwrap().contains("docker://HOST/REPO"));
+        let r: Reference = "oci:/nonexistent/layout:app".parse().unwrap();
+        let err = open(&r, &Options::default()).unwrap_err();
+        assert_eq!(err.code(), "not-found");
+        assert_eq!(err.hint(), None);
+    }
+
+    #[test]
     fn image_can_move_to_a_worker_thread() {
         fn send<T: Send>() {}
         send::<Image>();

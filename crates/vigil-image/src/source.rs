@@ -107,9 +107,16 @@ pub(crate) fn read_verified<S: BlobSource + ?Sized>(
 }
 
 pub(crate) fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ErrorKind + '_ {
-    move |source| ErrorKind::Io {
-        path: path.display().to_string(),
-        source,
+    move |source| {
+        if source.kind() == io::ErrorKind::NotFound {
+            return ErrorKind::NotFound {
+                path: path.display().to_string(),
+            };
+        }
+        ErrorKind::Io {
+            path: path.display().to_string(),
+            source,
+        }
     }
 }
 
