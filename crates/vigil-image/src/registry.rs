@@ -128,15 +128,12 @@ pub(crate) fn credentials(opts: &Options, registry: &str) -> Result<RegistryAuth
     let Some(auths) = v.get("auths").and_then(|a| a.as_object()) else {
         return Ok(RegistryAuth::Anonymous);
     };
-    // keys are `host`, `https://host` or `http://host/v1/`; Docker Hub is written
-    // `https://index.docker.io/v1/` by `docker login`
-    let hub = ["docker.io", "index.docker.io", "registry-1.docker.io"];
-    let same = |host: &str| host == registry || (hub.contains(&host) && hub.contains(&registry));
+    // keys are `host`, `https://host` or `https://host/v1/`
     let entry = auths.iter().find(|(k, _)| {
         let k = k
             .trim_start_matches("https://")
             .trim_start_matches("http://");
-        k.split('/').next().is_some_and(same)
+        k.split('/').next() == Some(registry)
     });
     let Some((key, entry)) = entry else {
         return Ok(RegistryAuth::Anonymous);
@@ -342,10 +339,10 @@ mod tests {
     fn docker_config_credentials() {
         // "dXNlcjpwYXNz" is base64 of "user:pass"
         let (_d, opts) = with_config(
-            r#"{"auths":{"https://index.docker.io/v1/":{"auth":"dXNlcjpwYXNz"},"reg.example:5000":{"auth":"YTpiOmM="}}}"#,
+            r#"{"auths":{"https://hub.example/v1/":{"auth":"dXNlcjpwYXNz"},"reg.example:5000":{"auth":"YTpiOmM="}}}"#,
         );
         assert_eq!(
-            credentials(&opts, "docker.io").unwrap(),
+            credentials(&opts, "hub.example").unwrap(),
             RegistryAuth::Basic("user".into(), "pass".into())
         );
         // a password may contain ':'
@@ -364,7 +361,7 @@ mod tests {
             ..opts
         };
         assert_eq!(
-            credentials(&given, "docker.io").unwrap(),
+            credentials(&given, "hub.example").unwrap(),
             RegistryAuth::Basic("u".into(), "p".into())
         );
     }

@@ -36,7 +36,9 @@ pub trait Sink {
     /// A symbolic link at `path` with its target as stored (relative to the link's
     /// directory, or absolute meaning the image root). Never followed by the walker.
     fn symlink(&mut self, _path: &str, _target: &str) {}
-    /// A hard link at `path` to `target` (normalised like paths), a file of this layer.
+    /// A hard link at `path` to `target` (normalised like paths), a file of this layer
+    /// that came earlier in the stream. The content is not pushed again: a sink that wants
+    /// `path` must have wanted (and kept) `target` when it passed.
     fn hardlink(&mut self, _path: &str, _target: &str) {}
 }
 
