@@ -205,6 +205,7 @@ pub fn inventory(
             path: m.package.path,
         })
         .collect();
+    dedupe_lock_and_installed(&mut packages);
     packages.sort();
     let errors = merged
         .errors
@@ -225,4 +226,75 @@ pub fn inventory(
         packages,
         errors,
     })
+}
+
+/// Where a language package was read from, for [`dedupe_lock_and_installed`]: the project
+/// directory and whether the file records what is installed or only what was locked.
+fn project_of(path: &str) -> Option<(&str, bool)> {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    match file {
+        "package-lock.json" | "npm-shrinkwrap.json" | "yarn.lock" | "pnpm-lock.yaml"
+        | "composer.lock" => return Some((path.rsplit_once('/').map_or("", |(d, _)| d), false)),
+        _ => {}
+    }
+    if let Some(i) = path.find("node_modules/") {
+        if i == 0 || path[..i].ends_with('/') {
+            return Some((path[..i].trim_end_matches('/'), true));
+        }
+    }
+    path.strip_suffix("/vendor/composer/installed.json")
+        .map(|d| (d, true))
+        .or_else(|| (path == "vendor/composer/installed.json").then_some(("", true)))
+}
+
+/// A project's lock file and its installed tree (`node_modules`, Composer's `vendor/`)
+/// describe the same packages: a package found in both is reported once, from the installed
+/// tree, which is what runs (issue 7: no double counting). A locked package that is not
+/// installed stays.
+fn dedupe_lock_and_installed(packages: &mut Vec<InventoryPackage>) {
+    use std::collections::HashSet;
+    let installed: HashSet<(String, String, String, String)> = packages
+        .iter()
+        .filter_map(|p| match project_of(&p.path) {
+            Some((dir, true)) => Some((
+                p.ecosystem.clone(),
+                p.name.clone(),
+                p.version.clone(),
+                dir.to_string(),
+            )),
+            _ => None,
+        })
+        .collect();
+    if installed.is_empty() {
+        return;
+    }
+    packages.retain(|p| match project_of(&p.path) {
+        Some((dir, false)) => !installed.contains(&(
+            p.ecosystem.clone(),
+            p.name.clone(),
+            p.version.clone(),
+            dir.to_string(),
+        )),
+        _ => true,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn projects_of_lock_files_and_installed_trees() {
+        assert_eq!(project_of("app/package-lock.json"), Some(("app", false)));
+        assert_eq!(project_of("app/node_modules/lodash/package.json"), Some(("app", true)));
+        assert_eq!(
+            project_of("app/node_modules/a/node_modules/b/package.json"),
+            Some(("app", true))
+        );
+        assert_eq!(project_of("node_modules/x/package.json"), Some(("", true)));
+        assert_eq!(project_of("srv/vendor/composer/installed.json"), Some(("srv", true)));
+        assert_eq!(project_of("srv/composer.lock"), Some(("srv", false)));
+        assert_eq!(project_of("usr/lib/python3/dist-packages/x.dist-info/METADATA"), None);
+        assert_eq!(project_of("my_node_modules/x/package.json"), None);
+    }
 }

@@ -172,7 +172,7 @@ fn vulnerability(i: usize, f: &Finding, refs: &HashMap<(&str, &str, &str), Strin
         }],
         "properties": [
             prop("vigil:fix_state", f.fix_state.as_str()),
-            prop("vigil:installed_version", &f.installed_version),
+            prop("vigil:installed_version", f.installed_version.to_string()),
         ],
     });
     if let Some(s) = &f.summary {
