@@ -11,8 +11,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
 
+# image tools and the registry; oracles (python3-apt, rpm, db5.3-util, golang-go for
+# `go version -m`, ruby for gem specs); the registry token server (python3-jwt,
+# python3-cryptography); report schema validation (python3-jsonschema); PostgreSQL.
 PACKAGES=(debootstrap umoci skopeo docker-registry curl ca-certificates python3 python3-pip
-  python3-apt python3-rpm python3-packaging python3-yaml rpm db5.3-util isal zstd postgresql apache2-utils)
+  python3-apt python3-rpm python3-packaging python3-yaml python3-jwt python3-cryptography
+  python3-jsonschema rpm db5.3-util golang-go ruby isal zstd postgresql apache2-utils)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -29,6 +33,10 @@ if [ ! -e "$VIGIL_TEST_IMAGES/build-info.txt" ]; then
   SHARED_TOOLS="${VIGIL_SHARED:-$ROOT/../shared}/tools"
   PYTHON=/usr/bin/python3 bash "$SHARED_TOOLS/build-test-images.sh" "$VIGIL_TEST_IMAGES"
 fi
+
+# The official SARIF and CycloneDX schemas the report tests validate against.
+export VIGIL_TEST_SCHEMAS="${VIGIL_TEST_SCHEMAS:-$ROOT/target/schemas}"
+scripts/fetch-schemas.sh "$VIGIL_TEST_SCHEMAS" >/dev/null
 
 # A throwaway PostgreSQL for the store tests (SPEC 9.5: the same suite on both backends).
 if [ -z "${VIGIL_TEST_DATABASE_URL:-}" ] && [ -x scripts/pg-test-server.sh ]; then
