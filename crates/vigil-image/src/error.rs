@@ -194,6 +194,27 @@ pub enum ErrorKind {
         /// the limit
         limit: u64,
     },
+    /// A layer whose decompressed size is out of all proportion to its compressed size: a
+    /// decompression bomb (real layers inflate a few times, at most tens of times).
+    #[error(
+        "layer {digest} is a decompression bomb: {compressed} compressed bytes inflated to more than {decompressed} bytes"
+    )]
+    DecompressionBomb {
+        /// the layer digest
+        digest: String,
+        /// compressed bytes read when it tripped
+        compressed: u64,
+        /// decompressed bytes produced when it tripped
+        decompressed: u64,
+    },
+    /// A tar entry (or hard-link target) whose name climbs above the image root with `..`.
+    #[error("layer {digest} has an entry `{path}` that climbs out of the image root")]
+    PathEscapes {
+        /// the layer digest
+        digest: String,
+        /// the entry name as stored
+        path: String,
+    },
     /// A layer ends early: truncated gzip, zstd or tar.
     #[error("layer {digest} is truncated: {detail}")]
     Truncated {
@@ -313,6 +334,8 @@ impl ErrorKind {
             ErrorKind::SizeMismatch { .. } => "size-mismatch",
             ErrorKind::BadDigest(_) => "bad-digest",
             ErrorKind::LayerTooLarge { .. } => "layer-too-large",
+            ErrorKind::DecompressionBomb { .. } => "decompression-bomb",
+            ErrorKind::PathEscapes { .. } => "path-escapes",
             ErrorKind::Truncated { .. } => "truncated",
             ErrorKind::CorruptLayer { .. } => "corrupt-layer",
             ErrorKind::PathTooLong { .. } => "path-too-long",

@@ -7,12 +7,13 @@
 //! aufs bookkeeping and mean nothing to a reader. A whiteout never deletes from its own
 //! layer, and one named `.wh.`, `.wh..` or `.wh...` names no file: it is refused.
 //!
-//! Hostile tars (SPEC 2.4): names are normalised lexically as a container runtime resolves
-//! them against the root (`../x` and `/x` both become `x`), so nothing points outside the
-//! image; symlink and hard-link targets are reported, never followed; device files and
-//! FIFOs are ignored; GNU long names and PAX headers are read by us with a cap (the tar
-//! crate would buffer any size), and the whole decompressed stream is capped by
-//! `max_layer_bytes`.
+//! Hostile tars (SPEC 2.4): an entry name (or hard-link target) that climbs above the root
+//! with `..` is refused (no image builder writes one; it only exists to attack extractors);
+//! other names are normalised lexically (`/x` becomes `x`); symlink targets are reported,
+//! never followed; device files and FIFOs are ignored; GNU long names and PAX headers are
+//! read by us with a cap (the tar crate would buffer any size); the decompressed stream is
+//! capped by `max_layer_bytes`, and a layer that inflates more than [`BOMB_RATIO`] times its
+//! compressed size (past [`BOMB_MIN_BYTES`]) is refused as a decompression bomb.
 
 use std::cell::Cell;
 use std::io::{self, BufRead, BufReader, Read};
@@ -23,6 +24,12 @@ use crate::error::ErrorKind;
 
 /// The longest path a Linux syscall accepts.
 pub const PATH_MAX: usize = 4096;
+/// Decompressed bytes before the bomb ratio is checked: small layers of zeros are fine.
+pub const BOMB_MIN_BYTES: u64 = 256 << 20;
+/// The largest decompressed/compressed ratio a layer may reach past [`BOMB_MIN_BYTES`].
+/// Real layers inflate about 2-5 times (text and binaries), rarely 50; gzip's ceiling is
+/// about 1030 and a bomb sits near it.
+pub const BOMB_RATIO: u64 = 200;
 /// The largest PAX extended header we read.
 const MAX_PAX: u64 = 1 << 20;
 
@@ -75,11 +82,31 @@ pub fn normalise(raw: &[u8]) -> String {
     out.join("/")
 }
 
-/// Caps the decompressed stream.
+/// True when `raw` climbs above the root with `..` (lexically, as `normalise` reads it).
+pub fn escapes_root(raw: &[u8]) -> bool {
+    let mut depth = 0usize;
+    for c in raw.split(|&b| b == b'/') {
+        match c {
+            b"" | b"." => {}
+            b".." => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return true,
+            },
+            _ => depth += 1,
+        }
+    }
+    false
+}
+
+/// Caps the decompressed stream, and trips on a decompression bomb.
 struct Limited<R> {
     inner: R,
     left: u64,
     tripped: Rc<Cell<bool>>,
+    /// Decompressed bytes so far, and the compressed reader's state (its byte count).
+    produced: u64,
+    compressed: Rc<std::cell::RefCell<ReadState>>,
+    bomb: Rc<Cell<Option<(u64, u64)>>>,
 }
 
 impl<R: Read> Read for Limited<R> {
@@ -98,12 +125,21 @@ impl<R: Read> Read for Limited<R> {
             .min(usize::try_from(self.left).unwrap_or(usize::MAX));
         let n = self.inner.read(&mut buf[..want])?;
         self.left -= n as u64;
+        self.produced += n as u64;
+        if self.produced > BOMB_MIN_BYTES {
+            let compressed = self.compressed.borrow().bytes;
+            if self.produced > BOMB_RATIO.saturating_mul(compressed.max(1)) {
+                self.bomb.set(Some((compressed, self.produced)));
+                return Err(io::Error::other("decompression bomb"));
+            }
+        }
         Ok(n)
     }
 }
 
 enum Decoded<R: BufRead> {
-    Gzip(flate2::bufread::MultiGzDecoder<R>),
+    // boxed: the inflate state is large, the other variants small
+    Gzip(Box<flate2::bufread::MultiGzDecoder<R>>),
     Zstd(zstd::stream::read::Decoder<'static, R>),
     Plain(R),
 }
@@ -121,7 +157,7 @@ impl<R: BufRead> Read for Decoded<R> {
 impl<R: BufRead> Decoded<R> {
     fn into_inner(self) -> R {
         match self {
-            Decoded::Gzip(d) => d.into_inner(),
+            Decoded::Gzip(d) => (*d).into_inner(),
             Decoded::Zstd(d) => d.finish(),
             Decoded::Plain(d) => d,
         }
@@ -217,7 +253,15 @@ pub(crate) fn walk_blob(
     let verifying = VerifyingReader::new(raw, digest.clone(), size).with_progress(progress);
     let state = verifying.state();
     let tripped = Rc::new(Cell::new(false));
+    let bomb: Rc<Cell<Option<(u64, u64)>>> = Rc::new(Cell::new(None));
     let fail = |e: io::Error| {
+        if let Some((compressed, decompressed)) = bomb.get() {
+            return ErrorKind::DecompressionBomb {
+                digest: digest.to_string(),
+                compressed,
+                decompressed,
+            };
+        }
         classify(
             e,
             digest,
@@ -232,7 +276,7 @@ pub(crate) fn walk_blob(
     let magic = buffered.fill_buf().map_err(fail)?;
     // Sniff by magic bytes: media types lie (docker-archive layers say nothing at all).
     let decoded = if magic.starts_with(&[0x1f, 0x8b]) {
-        Decoded::Gzip(flate2::bufread::MultiGzDecoder::new(buffered))
+        Decoded::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(buffered)))
     } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         Decoded::Zstd(zstd::stream::read::Decoder::with_buffer(buffered).map_err(fail)?)
     } else {
@@ -242,6 +286,9 @@ pub(crate) fn walk_blob(
         inner: decoded,
         left: limits.max_layer_bytes,
         tripped: Rc::clone(&tripped),
+        produced: 0,
+        compressed: Rc::clone(&state),
+        bomb: Rc::clone(&bomb),
     };
     let mut archive = tar::Archive::new(limited);
     let walked = walk_tar(&mut archive, digest, limits, sink);
@@ -422,6 +469,15 @@ fn walk_tar<R: Read>(
         if raw_path.len() > PATH_MAX {
             return Err(too_long(&raw_path, raw_path.len()));
         }
+        let escapes = |raw: &[u8]| {
+            WalkError::Kind(ErrorKind::PathEscapes {
+                digest: digest.to_string(),
+                path: String::from_utf8_lossy(raw).into_owned(),
+            })
+        };
+        if escapes_root(&raw_path) {
+            return Err(escapes(&raw_path));
+        }
         let path = normalise(&raw_path);
         if path.is_empty() {
             continue;
@@ -480,6 +536,9 @@ fn walk_tar<R: Read>(
             }
             tar::EntryType::Link => {
                 if let Some(t) = raw_link {
+                    if escapes_root(&t) {
+                        return Err(escapes(&t));
+                    }
                     let target = normalise(&t);
                     if !target.is_empty() && target != path {
                         sink.hardlink(&path, &target);
@@ -502,6 +561,10 @@ mod tests {
         assert_eq!(normalise(b"/etc/os-release"), "etc/os-release");
         assert_eq!(normalise(b"./a/./b//c/"), "a/b/c");
         assert_eq!(normalise(b"../../etc/passwd"), "etc/passwd");
+        assert!(escapes_root(b"../../etc/passwd"));
+        assert!(escapes_root(b"a/../../b"));
+        assert!(!escapes_root(b"a/../b"));
+        assert!(!escapes_root(b"/etc/./os-release"));
         assert_eq!(normalise(b"a/../../../b"), "b");
         assert_eq!(normalise(b"/"), "");
     }

@@ -233,7 +233,10 @@ pub fn inventory(
 fn project_of(path: &str) -> Option<(&str, bool)> {
     let file = path.rsplit('/').next().unwrap_or(path);
     match file {
-        "package-lock.json" | "npm-shrinkwrap.json" | "yarn.lock" | "pnpm-lock.yaml"
+        "package-lock.json"
+        | "npm-shrinkwrap.json"
+        | "yarn.lock"
+        | "pnpm-lock.yaml"
         | "composer.lock" => return Some((path.rsplit_once('/').map_or("", |(d, _)| d), false)),
         _ => {}
     }
@@ -286,15 +289,24 @@ mod tests {
     #[test]
     fn projects_of_lock_files_and_installed_trees() {
         assert_eq!(project_of("app/package-lock.json"), Some(("app", false)));
-        assert_eq!(project_of("app/node_modules/lodash/package.json"), Some(("app", true)));
+        assert_eq!(
+            project_of("app/node_modules/lodash/package.json"),
+            Some(("app", true))
+        );
         assert_eq!(
             project_of("app/node_modules/a/node_modules/b/package.json"),
             Some(("app", true))
         );
         assert_eq!(project_of("node_modules/x/package.json"), Some(("", true)));
-        assert_eq!(project_of("srv/vendor/composer/installed.json"), Some(("srv", true)));
+        assert_eq!(
+            project_of("srv/vendor/composer/installed.json"),
+            Some(("srv", true))
+        );
         assert_eq!(project_of("srv/composer.lock"), Some(("srv", false)));
-        assert_eq!(project_of("usr/lib/python3/dist-packages/x.dist-info/METADATA"), None);
+        assert_eq!(
+            project_of("usr/lib/python3/dist-packages/x.dist-info/METADATA"),
+            None
+        );
         assert_eq!(project_of("my_node_modules/x/package.json"), None);
     }
 }

@@ -28,7 +28,10 @@ pub fn require(ok: bool, what: &str) -> Option<()> {
         return Some(());
     }
     assert!(!in_ci(), "CI=true but {what} is missing");
-    eprintln!("skipped: {what} is missing");
+    #[allow(clippy::print_stderr)] // tests report skips on stderr
+    {
+        eprintln!("skipped: {what} is missing");
+    }
     None
 }
 
@@ -38,7 +41,10 @@ pub fn images() -> Option<PathBuf> {
     let dir = std::env::var_os("VIGIL_TEST_IMAGES")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("target/test-images"));
-    require(dir.join("build-info.txt").exists(), "the test images (VIGIL_TEST_IMAGES)")?;
+    require(
+        dir.join("build-info.txt").exists(),
+        "the test images (VIGIL_TEST_IMAGES)",
+    )?;
     Some(dir)
 }
 
@@ -90,7 +96,11 @@ impl Vigil {
         let mut cmd = self.cmd();
         cmd.args(["db", "import"]).args(paths);
         let out = cmd.output().expect("run vigil db import");
-        assert!(out.status.success(), "db import failed: {}", text(&out.stderr));
+        assert!(
+            out.status.success(),
+            "db import failed: {}",
+            text(&out.stderr)
+        );
     }
 }
 
@@ -152,9 +162,15 @@ pub fn package_rows(doc: &serde_json::Value) -> Vec<String> {
         .iter()
         .filter(|p| p["ecosystem"] == "deb")
         .map(|p| {
-            [&p["name"], &p["version"], &p["source_name"], &p["source_version"], &p["arch"]]
-                .map(s)
-                .join("\t")
+            [
+                &p["name"],
+                &p["version"],
+                &p["source_name"],
+                &p["source_version"],
+                &p["arch"],
+            ]
+            .map(s)
+            .join("\t")
         })
         .collect();
     rows.sort();

@@ -14,7 +14,11 @@ fn feeds() -> PathBuf {
 /// The tracker plus the OSV feeds of the languages in the app image (PyPI, npm), so that
 /// the scan of the app image is complete.
 fn all_language_feeds() -> Vec<PathBuf> {
-    vec![tracker(), feeds().join("github-advisory-database"), feeds().join("pypa-advisory-database")]
+    vec![
+        tracker(),
+        feeds().join("github-advisory-database"),
+        feeds().join("pypa-advisory-database"),
+    ]
 }
 
 fn tracker() -> PathBuf {
@@ -62,9 +66,16 @@ fn oracle(rootfs: &Path) -> Option<BTreeSet<String>> {
 fn debian_findings_equal_the_oracle() {
     let Some(img) = images() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let Some(rootfs) = umoci_unpack(&img.join("oci"), "app", tmp.path()) else { return };
-    let Some(expected) = oracle(&rootfs) else { return };
-    assert!(!expected.is_empty(), "the oracle found nothing: the test would prove nothing");
+    let Some(rootfs) = umoci_unpack(&img.join("oci"), "app", tmp.path()) else {
+        return;
+    };
+    let Some(expected) = oracle(&rootfs) else {
+        return;
+    };
+    assert!(
+        !expected.is_empty(),
+        "the oracle found nothing: the test would prove nothing"
+    );
 
     let vigil = Vigil::new();
     vigil.import(&all_language_feeds());
@@ -77,10 +88,20 @@ fn debian_findings_equal_the_oracle() {
         let got = finding_rows(&doc);
         let missing: Vec<_> = expected.difference(&got).collect();
         let extra: Vec<_> = got.difference(&expected).collect();
-        assert!(missing.is_empty() && extra.is_empty(), "{reference}\nmissing: {missing:#?}\nextra: {extra:#?}");
-        assert_eq!(doc["coverage"]["complete"], true, "{reference}: {}", doc["coverage"]);
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{reference}\nmissing: {missing:#?}\nextra: {extra:#?}"
+        );
+        assert_eq!(
+            doc["coverage"]["complete"], true,
+            "{reference}: {}",
+            doc["coverage"]
+        );
         let s = &doc["summary"];
-        assert_eq!(s["total"].as_u64().unwrap() as usize, doc["findings"].as_array().unwrap().len());
+        assert_eq!(
+            s["total"].as_u64().unwrap() as usize,
+            doc["findings"].as_array().unwrap().len()
+        );
     }
 }
 
@@ -94,11 +115,20 @@ fn aged_packages_get_fixed_findings_equal_to_the_oracle() {
     let root = tmp.path().join("rootfs");
     std::fs::create_dir_all(root.join("var/lib/dpkg")).unwrap();
     std::fs::create_dir_all(root.join("etc")).unwrap();
-    std::fs::copy(img.join("rootfs/etc/os-release"), root.join("etc/os-release")).unwrap();
+    std::fs::copy(
+        img.join("rootfs/etc/os-release"),
+        root.join("etc/os-release"),
+    )
+    .unwrap();
     let status = std::fs::read_to_string(img.join("rootfs/var/lib/dpkg/status")).unwrap();
     std::fs::write(root.join("var/lib/dpkg/status"), age_status(&status)).unwrap();
-    let Some(expected) = oracle(&root) else { return };
-    assert!(expected.iter().any(|r| r.contains("\tfixed\t")), "aging made no fixed findings");
+    let Some(expected) = oracle(&root) else {
+        return;
+    };
+    assert!(
+        expected.iter().any(|r| r.contains("\tfixed\t")),
+        "aging made no fixed findings"
+    );
 
     let vigil = Vigil::new();
     vigil.import(&[tracker()]);
@@ -107,11 +137,34 @@ fn aged_packages_get_fixed_findings_equal_to_the_oracle() {
     assert!(doc["summary"]["fixable"].as_u64().unwrap() > 0);
 
     // --ignore-unfixed keeps exactly the fixed ones; --severity filters by level.
-    let fixed = json(&vigil.run(&["scan", "-f", "json", "--ignore-unfixed", &format!("dir:{}", root.display())]));
-    let want: BTreeSet<_> = expected.iter().filter(|r| r.contains("\tfixed\t")).cloned().collect();
+    let fixed = json(&vigil.run(&[
+        "scan",
+        "-f",
+        "json",
+        "--ignore-unfixed",
+        &format!("dir:{}", root.display()),
+    ]));
+    let want: BTreeSet<_> = expected
+        .iter()
+        .filter(|r| r.contains("\tfixed\t"))
+        .cloned()
+        .collect();
     assert_eq!(finding_rows(&fixed), want);
-    let high = json(&vigil.run(&["scan", "-f", "json", "--severity", "high,critical", &format!("dir:{}", root.display())]));
-    assert!(high["findings"].as_array().unwrap().iter().all(|f| f["severity"] == "high" || f["severity"] == "critical"));
+    let high = json(&vigil.run(&[
+        "scan",
+        "-f",
+        "json",
+        "--severity",
+        "high,critical",
+        &format!("dir:{}", root.display()),
+    ]));
+    assert!(
+        high["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["severity"] == "high" || f["severity"] == "critical")
+    );
     assert_eq!(
         high["summary"]["total"].as_u64().unwrap(),
         doc["summary"]["high"].as_u64().unwrap() + doc["summary"]["critical"].as_u64().unwrap()
@@ -137,7 +190,9 @@ fn age_status(status: &str) -> String {
                 format!("Version: {}", lower(v))
             } else if let Some(rest) = line.strip_prefix("Source: ") {
                 match rest.split_once(" (") {
-                    Some((name, v)) => format!("Source: {name} ({})", lower(v.trim_end_matches(')'))),
+                    Some((name, v)) => {
+                        format!("Source: {name} ({})", lower(v.trim_end_matches(')')))
+                    }
                     None => line.to_owned(),
                 }
             } else {
@@ -153,7 +208,10 @@ fn schemas() -> Option<PathBuf> {
     let dir = std::env::var_os("VIGIL_TEST_SCHEMAS")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("target/schemas"));
-    require(dir.join("sarif-schema-2.1.0.json").exists(), "the JSON schemas (scripts/fetch-schemas.sh)")?;
+    require(
+        dir.join("sarif-schema-2.1.0.json").exists(),
+        "the JSON schemas (scripts/fetch-schemas.sh)",
+    )?;
     require(Path::new("/usr/bin/python3").exists(), "/usr/bin/python3")?;
     Some(dir)
 }
@@ -166,7 +224,13 @@ fn validate(schemas: &Path, schema: &str, doc: &Path) {
         .arg(doc)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{} is not valid against {schema}:\n{}{}", doc.display(), text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{} is not valid against {schema}:\n{}{}",
+        doc.display(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
 }
 
 /// SARIF and CycloneDX output validate against the official schemas, with the findings
@@ -184,7 +248,14 @@ fn sarif_and_cyclonedx_validate_against_official_schemas() {
     assert!(n > 0);
 
     let sarif = tmp.path().join("report.sarif");
-    let out = vigil.run(&["scan", "-f", "sarif", "-o", sarif.to_str().unwrap(), &reference]);
+    let out = vigil.run(&[
+        "scan",
+        "-f",
+        "sarif",
+        "-o",
+        sarif.to_str().unwrap(),
+        &reference,
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(out.stdout.is_empty(), "--output leaves stdout empty");
     validate(&schemas, "sarif-schema-2.1.0.json", &sarif);
@@ -196,16 +267,32 @@ fn sarif_and_cyclonedx_validate_against_official_schemas() {
         assert_eq!(rule["id"], r["ruleId"]);
         assert!(rule["help"]["text"].as_str().is_some_and(|t| !t.is_empty()));
         assert!(rule["properties"]["security-severity"].as_str().is_some());
-        assert!(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().is_some());
+        assert!(
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .is_some()
+        );
     }
 
     let cdx = tmp.path().join("report.cdx.json");
-    let out = vigil.run(&["scan", "-f", "cyclonedx", "-o", cdx.to_str().unwrap(), &reference]);
+    let out = vigil.run(&[
+        "scan",
+        "-f",
+        "cyclonedx",
+        "-o",
+        cdx.to_str().unwrap(),
+        &reference,
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     validate(&schemas, "bom-1.5.schema.json", &cdx);
     let c: serde_json::Value = serde_json::from_slice(&std::fs::read(&cdx).unwrap()).unwrap();
     assert_eq!(c["vulnerabilities"].as_array().unwrap().len(), n);
-    let refs: BTreeSet<&str> = c["components"].as_array().unwrap().iter().map(|c| c["bom-ref"].as_str().unwrap()).collect();
+    let refs: BTreeSet<&str> = c["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["bom-ref"].as_str().unwrap())
+        .collect();
     for v in c["vulnerabilities"].as_array().unwrap() {
         assert!(refs.contains(v["affects"][0]["ref"].as_str().unwrap()));
     }
@@ -250,12 +337,21 @@ fn stale_database_is_a_gap() {
     let out = vigil
         .cmd()
         .env("VIGIL_CONFIG", &config)
-        .args(["scan", "-f", "json", &format!("oci:{}:base", img.join("oci").display())])
+        .args([
+            "scan",
+            "-f",
+            "json",
+            &format!("oci:{}:base", img.join("oci").display()),
+        ])
         .output()
         .unwrap();
     let doc = json(&out);
     assert_eq!(doc["coverage"]["database"]["stale"], true);
-    assert!(doc["coverage"]["gaps"].to_string().contains("vulnerability database is"));
+    assert!(
+        doc["coverage"]["gaps"]
+            .to_string()
+            .contains("vulnerability database is")
+    );
 }
 
 /// Exit codes (STYLE.md): 0 clean, 1 at or above --fail-on, 2 error; an empty database is
@@ -268,16 +364,37 @@ fn exit_codes_and_empty_database() {
     let out = vigil.run(&["scan", &reference]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("empty") && err.contains("hint: run `vigil db update`"), "{err}");
+    assert!(
+        err.contains("empty") && err.contains("hint: run `vigil db update`"),
+        "{err}"
+    );
 
     vigil.import(&[tracker()]);
     let doc = json(&vigil.run(&["scan", "-f", "json", &reference]));
     let top = doc["findings"][0]["severity"].as_str().unwrap().to_owned();
-    assert_eq!(vigil.run(&["scan", "--fail-on", &top, &reference]).status.code(), Some(1));
-    assert_eq!(vigil.run(&["scan", "--fail-on", "unknown", &reference]).status.code(), Some(1));
+    assert_eq!(
+        vigil
+            .run(&["scan", "--fail-on", &top, &reference])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        vigil
+            .run(&["scan", "--fail-on", "unknown", &reference])
+            .status
+            .code(),
+        Some(1)
+    );
     let none_critical = doc["summary"]["critical"] == 0;
     if none_critical {
-        assert_eq!(vigil.run(&["scan", "--fail-on", "critical", &reference]).status.code(), Some(0));
+        assert_eq!(
+            vigil
+                .run(&["scan", "--fail-on", "critical", &reference])
+                .status
+                .code(),
+            Some(0)
+        );
     }
     let bad = vigil.run(&["scan", "--fail-on", "severe", &reference]);
     assert_eq!(bad.status.code(), Some(2));
@@ -300,7 +417,10 @@ fn table_output_reads_on_80_columns() {
     assert!(t.contains("debian 12 (bookworm)"));
     assert!(t.lines().any(|l| l.starts_with("Total: ")));
     assert!(t.contains("Coverage: complete"));
-    assert!(!t.contains('\x1b'), "no colour when NO_COLOR is set or stdout is not a terminal");
+    assert!(
+        !t.contains('\x1b'),
+        "no colour when NO_COLOR is set or stdout is not a terminal"
+    );
     for line in t.lines().filter(|l| !l.starts_with(&reference)) {
         assert!(line.chars().count() <= 80, "too wide: {line}");
     }
