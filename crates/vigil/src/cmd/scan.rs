@@ -52,9 +52,8 @@ pub enum ScanFormat {
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
-    s.parse::<Severity>().map_err(|_| {
-        format!("expected one of critical, high, medium, low, unknown, found {s:?}")
-    })
+    s.parse::<Severity>()
+        .map_err(|_| format!("expected one of critical, high, medium, low, unknown, found {s:?}"))
 }
 
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
@@ -103,7 +102,9 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
 
     let write = |out: &mut dyn Write| -> anyhow::Result<()> {
         match args.format {
-            ScanFormat::Table => output::table::write_scan(out, &report, output::color_for_stdout())?,
+            ScanFormat::Table => {
+                output::table::write_scan(out, &report, output::color_for_stdout())?
+            }
             ScanFormat::Json => {
                 serde_json::to_writer_pretty(&mut *out, &report)?;
                 writeln!(out)?;

@@ -30,7 +30,14 @@ fn method(kind: &SeverityKind, vector: &str) -> &'static str {
 fn serial(report: &Report) -> String {
     let mut h = Sha256::new();
     h.update(report.image.reference.as_bytes());
-    h.update(report.image.manifest_digest.as_deref().unwrap_or("").as_bytes());
+    h.update(
+        report
+            .image
+            .manifest_digest
+            .as_deref()
+            .unwrap_or("")
+            .as_bytes(),
+    );
     for f in &report.findings {
         h.update(f.id.as_str().as_bytes());
         h.update(f.package.name.as_bytes());
@@ -39,7 +46,14 @@ fn serial(report: &Report) -> String {
     b[6] = (b[6] & 0x0f) | 0x50;
     b[8] = (b[8] & 0x3f) | 0x80;
     let x = hex::encode(b);
-    format!("urn:uuid:{}-{}-{}-{}-{}", &x[..8], &x[8..12], &x[12..16], &x[16..20], &x[20..])
+    format!(
+        "urn:uuid:{}-{}-{}-{}-{}",
+        &x[..8],
+        &x[8..12],
+        &x[12..16],
+        &x[16..20],
+        &x[20..]
+    )
 }
 
 fn rating_severity(sev: Severity) -> &'static str {
@@ -63,7 +77,10 @@ pub fn write(out: &mut dyn Write, report: &Report) -> io::Result<()> {
         } else {
             format!("{}#{}", p.purl, p.path)
         };
-        refs.insert((p.name.as_str(), p.version.as_str(), p.path.as_str()), bom_ref.clone());
+        refs.insert(
+            (p.name.as_str(), p.version.as_str(), p.path.as_str()),
+            bom_ref.clone(),
+        );
         let mut props = vec![prop("vigil:package:path", &p.path)];
         if let Some(l) = &p.layer {
             props.push(prop("vigil:package:layer", l));
@@ -103,7 +120,13 @@ pub fn write(out: &mut dyn Write, report: &Report) -> io::Result<()> {
         "vigil:coverage:complete",
         report.coverage.coverage.complete.to_string(),
     )];
-    meta_props.extend(report.coverage.gaps.iter().map(|g| prop("vigil:coverage:gap", g)));
+    meta_props.extend(
+        report
+            .coverage
+            .gaps
+            .iter()
+            .map(|g| prop("vigil:coverage:gap", g)),
+    );
     let image_ref = report
         .image
         .manifest_digest
@@ -154,7 +177,10 @@ fn vulnerability(i: usize, f: &Finding, refs: &HashMap<(&str, &str, &str), Strin
             r
         })
         .collect();
-    ratings.insert(0, json!({ "severity": rating_severity(f.severity), "method": "other" }));
+    ratings.insert(
+        0,
+        json!({ "severity": rating_severity(f.severity), "method": "other" }),
+    );
     let references: Vec<Value> = f
         .aliases
         .iter()

@@ -23,5 +23,7 @@ pub fn best_score(f: &vigil_matcher::Finding) -> Option<f64> {
     f.cvss
         .iter()
         .filter_map(|c| c.score)
-        .fold(None, |acc: Option<f64>, s| Some(acc.map_or(s, |a| a.max(s))))
+        .fold(None, |acc: Option<f64>, s| {
+            Some(acc.map_or(s, |a| a.max(s)))
+        })
 }

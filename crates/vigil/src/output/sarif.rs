@@ -82,7 +82,9 @@ pub fn write(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     let mut rules: BTreeMap<&str, (usize, Value)> = BTreeMap::new();
     for f in &report.findings {
         let next = rules.len();
-        rules.entry(f.id.as_str()).or_insert_with(|| (next, rule(f)));
+        rules
+            .entry(f.id.as_str())
+            .or_insert_with(|| (next, rule(f)));
     }
     let results: Vec<Value> = report
         .findings

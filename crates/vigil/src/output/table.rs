@@ -38,16 +38,19 @@ fn fix_text(f: &Finding) -> String {
 }
 
 pub fn write_scan(out: &mut dyn Write, report: &Report, color: bool) -> io::Result<()> {
-    let distro = report.distro.as_ref().map_or("unknown distribution".to_string(), |d| {
-        let mut s = d.id.clone();
-        if let Some(v) = &d.version_id {
-            s = format!("{s} {v}");
-        }
-        if let Some(c) = &d.codename {
-            s = format!("{s} ({c})");
-        }
-        s
-    });
+    let distro = report
+        .distro
+        .as_ref()
+        .map_or("unknown distribution".to_string(), |d| {
+            let mut s = d.id.clone();
+            if let Some(v) = &d.version_id {
+                s = format!("{s} {v}");
+            }
+            if let Some(c) = &d.codename {
+                s = format!("{s} ({c})");
+            }
+            s
+        });
     writeln!(out, "{}", report.image.reference)?;
     if let Some(d) = &report.image.manifest_digest {
         writeln!(out, "{d}")?;
@@ -70,8 +73,18 @@ pub fn write_scan(out: &mut dyn Write, report: &Report, color: bool) -> io::Resu
             None => groups.push((&f.package.name, &f.package.version, vec![f])),
         }
     }
-    let top = |g: &Vec<&Finding>| g.iter().map(|f| f.severity).max().unwrap_or(Severity::Unknown);
-    groups.sort_by(|a, b| top(&b.2).cmp(&top(&a.2)).then(a.0.cmp(b.0)).then(a.1.cmp(b.1)));
+    let top = |g: &Vec<&Finding>| {
+        g.iter()
+            .map(|f| f.severity)
+            .max()
+            .unwrap_or(Severity::Unknown)
+    };
+    groups.sort_by(|a, b| {
+        top(&b.2)
+            .cmp(&top(&a.2))
+            .then(a.0.cmp(b.0))
+            .then(a.1.cmp(b.1))
+    });
     for (name, version, findings) in &groups {
         writeln!(out)?;
         let first = findings[0];
@@ -82,7 +95,12 @@ pub fn write_scan(out: &mut dyn Write, report: &Report, color: bool) -> io::Resu
         writeln!(out, "{name} {version}{source}")?;
         for f in findings {
             let sev = format!("{:<8}", f.severity.as_str().to_uppercase());
-            let line = format!("  {} {:<20} {}", paint(color, f.severity, &sev), f.id, fix_text(f));
+            let line = format!(
+                "  {} {:<20} {}",
+                paint(color, f.severity, &sev),
+                f.id,
+                fix_text(f)
+            );
             writeln!(out, "{line}")?;
             if let Some(summary) = &f.summary {
                 writeln!(out, "           {}", truncate(summary, 68))?;
