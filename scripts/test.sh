@@ -46,4 +46,4 @@ if [ -z "${VIGIL_TEST_DATABASE_URL:-}" ] && [ -x scripts/pg-test-server.sh ]; th
   trap 'scripts/pg-test-server.sh stop "$PG_DIR" >/dev/null 2>&1 || true' EXIT
 fi
 
-cargo test --workspace --all-targets --locked "$@"
+cargo test --workspace --all-targets --locked --no-fail-fast "$@"

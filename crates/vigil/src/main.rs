@@ -42,6 +42,15 @@ fn report_error(err: &anyhow::Error) {
             hints.push(hint.0.clone());
             continue;
         }
+        let image_error = cause.downcast_ref::<vigil_image::Error>().or_else(|| {
+            match cause.downcast_ref::<vigil_scan::Error>() {
+                Some(vigil_scan::Error::Image(e)) => Some(e),
+                _ => None,
+            }
+        });
+        if let Some(hint) = image_error.and_then(vigil_image::Error::hint) {
+            hints.push(hint.to_string());
+        }
         let text = cause.to_string();
         // Some library errors repeat their source in their own message; print it once.
         if parts.last().is_some_and(|prev| prev.ends_with(&text)) {

@@ -143,11 +143,11 @@ fn write_table(out: &mut impl Write, inv: &vigil_scan::Inventory) -> std::io::Re
             (Some(n), _) if *n != p.name => n.clone(),
             _ => String::new(),
         };
-        writeln!(
-            out,
+        let line = format!(
             "{:<4} {:<w_name$} {:<w_ver$} {}",
             p.ecosystem, p.name, p.version, source
-        )?;
+        );
+        writeln!(out, "{}", line.trim_end())?;
     }
     for e in &inv.errors {
         writeln!(out, "error: {}: {}", e.path, e.message)?;
