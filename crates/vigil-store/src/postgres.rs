@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::{ConnectOptions, Postgres, Row, Transaction};
 
 use crate::import::{Batching, Previous, Writer};
 use crate::location::redact_url;
@@ -26,8 +26,10 @@ impl PgDatabase {
             problem,
         };
         let options: PgConnectOptions = url
-            .parse()
-            .map_err(|e: sqlx::Error| open_err(e.to_string()))?;
+            .parse::<PgConnectOptions>()
+            .map_err(|e: sqlx::Error| open_err(e.to_string()))?
+            // Bulk imports are slow statements by design; sqlx would warn about each.
+            .disable_statement_logging();
         // One direct connection first: a refused or misconfigured server fails at once with
         // its own message, instead of after the pool's retries.
         {

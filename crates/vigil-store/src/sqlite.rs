@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use sqlx::{ConnectOptions, QueryBuilder, Row, Sqlite, Transaction};
 
 use crate::import::{Batching, Previous, Writer};
 use crate::names::normalize_name;
@@ -42,7 +42,9 @@ impl SqliteDatabase {
             // In WAL mode NORMAL loses no committed transaction when the process dies;
             // only a power cut may lose the last ones, and never corrupts the file.
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(60));
+            .busy_timeout(Duration::from_secs(60))
+            // Bulk imports are slow statements by design; sqlx would warn about each.
+            .disable_statement_logging();
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
