@@ -37,9 +37,19 @@ fn main() -> ExitCode {
 fn report_error(err: &anyhow::Error) {
     let mut parts: Vec<String> = Vec::new();
     let mut hints = Vec::new();
+    // A hint attached with `.context(Hint(..))` is not a chain element of its own type;
+    // anyhow's own downcast finds it through the context layers.
+    if let Some(hint) = err.downcast_ref::<exit::Hint>() {
+        hints.push(hint.0.clone());
+    }
     for cause in err.chain() {
         if let Some(hint) = cause.downcast_ref::<exit::Hint>() {
-            hints.push(hint.0.clone());
+            if !hints.contains(&hint.0) {
+                hints.push(hint.0.clone());
+            }
+            continue;
+        }
+        if hints.iter().any(|h| *h == cause.to_string()) {
             continue;
         }
         let image_error = cause.downcast_ref::<vigil_image::Error>().or_else(|| {
