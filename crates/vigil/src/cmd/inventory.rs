@@ -95,20 +95,7 @@ pub fn run(args: InventoryArgs) -> anyhow::Result<ExitStatus> {
 }
 
 fn write_table(out: &mut impl Write, inv: &vigil_scan::Inventory) -> std::io::Result<()> {
-    let distro = inv
-        .distro
-        .as_ref()
-        .map_or("unknown distribution".to_string(), |d| {
-            let mut s = d.id.clone();
-            if let Some(v) = &d.version_id {
-                s.push(' ');
-                s.push_str(v);
-            }
-            if let Some(c) = &d.codename {
-                s.push_str(&format!(" ({c})"));
-            }
-            s
-        });
+    let distro = crate::output::distro_label(inv.distro.as_ref());
     let digest = inv.image.manifest_digest.as_deref().unwrap_or("-");
     writeln!(out, "{}  {}", inv.image.reference, digest)?;
     writeln!(

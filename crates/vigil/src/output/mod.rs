@@ -27,3 +27,18 @@ pub fn best_score(f: &vigil_matcher::Finding) -> Option<f64> {
             Some(acc.map_or(s, |a| a.max(s)))
         })
 }
+
+/// `debian 12 (bookworm)`, or `unknown distribution`.
+pub fn distro_label(distro: Option<&vigil_detect::Distro>) -> String {
+    let Some(d) = distro else {
+        return "unknown distribution".to_string();
+    };
+    let mut s = d.id.clone();
+    if let Some(v) = &d.version_id {
+        s = format!("{s} {v}");
+    }
+    if let Some(c) = &d.codename {
+        s = format!("{s} ({c})");
+    }
+    s
+}

@@ -38,19 +38,7 @@ fn fix_text(f: &Finding) -> String {
 }
 
 pub fn write_scan(out: &mut dyn Write, report: &Report, color: bool) -> io::Result<()> {
-    let distro = report
-        .distro
-        .as_ref()
-        .map_or("unknown distribution".to_string(), |d| {
-            let mut s = d.id.clone();
-            if let Some(v) = &d.version_id {
-                s = format!("{s} {v}");
-            }
-            if let Some(c) = &d.codename {
-                s = format!("{s} ({c})");
-            }
-            s
-        });
+    let distro = super::distro_label(report.distro.as_ref());
     writeln!(out, "{}", report.image.reference)?;
     if let Some(d) = &report.image.manifest_digest {
         writeln!(out, "{d}")?;
