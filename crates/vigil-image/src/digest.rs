@@ -70,12 +70,80 @@ pub(crate) struct ReadState {
     pub source_error: Option<String>,
 }
 
+/// SHA-256 of a blob, inline or on a helper thread. For big blobs the hash runs beside the
+/// decompressor on another core: the reader hands each chunk over a bounded channel (at
+/// most [`HASH_QUEUE`] chunks in flight, so memory stays bounded) and the digest is
+/// collected at the end.
+enum Hasher {
+    Inline(Sha256),
+    Threaded {
+        tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+        handle: Option<std::thread::JoinHandle<Sha256>>,
+    },
+}
+
+/// Blobs at least this big are hashed on a helper thread.
+const THREAD_MIN: u64 = 8 << 20;
+/// Chunks in flight to the hashing thread.
+const HASH_QUEUE: usize = 32;
+
+impl Hasher {
+    fn for_size(size: Option<u64>) -> Self {
+        if size.is_some_and(|s| s >= THREAD_MIN) {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(HASH_QUEUE);
+            let spawned = std::thread::Builder::new()
+                .name("vigil-sha256".into())
+                .spawn(move || {
+                    let mut h = Sha256::new();
+                    for chunk in rx {
+                        h.update(&chunk);
+                    }
+                    h
+                });
+            if let Ok(handle) = spawned {
+                return Hasher::Threaded {
+                    tx: Some(tx),
+                    handle: Some(handle),
+                };
+            }
+        }
+        Hasher::Inline(Sha256::new())
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        match self {
+            Hasher::Inline(h) => h.update(data),
+            Hasher::Threaded { tx, handle } => {
+                let sent = tx.as_ref().is_some_and(|t| t.send(data.to_vec()).is_ok());
+                if !sent {
+                    // The thread is gone (only a panic could do that): `finish` then gives
+                    // no digest and the blob is reported as not matching, never accepted
+                    // unverified.
+                    *tx = None;
+                    handle.take();
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self) -> Option<[u8; 32]> {
+        match self {
+            Hasher::Inline(h) => Some(std::mem::take(h).finalize().into()),
+            Hasher::Threaded { tx, handle } => {
+                tx.take();
+                let h = handle.take()?.join().ok()?;
+                Some(h.finalize().into())
+            }
+        }
+    }
+}
+
 /// Hashes every byte read and, at the end, compares with the expected digest. A mismatch
 /// (or more bytes than the descriptor's size) is an `io::Error` at the end, and is also
 /// recorded in the shared [`ReadState`].
 pub(crate) struct VerifyingReader<'p, R> {
     inner: R,
-    hasher: Sha256,
+    hasher: Hasher,
     expected: Digest,
     size: Option<u64>,
     state: Rc<RefCell<ReadState>>,
@@ -86,7 +154,7 @@ impl<'p, R: Read> VerifyingReader<'p, R> {
     pub fn new(inner: R, expected: Digest, size: Option<u64>) -> Self {
         Self {
             inner,
-            hasher: Sha256::new(),
+            hasher: Hasher::for_size(size),
             expected,
             size,
             state: Rc::default(),
@@ -141,9 +209,12 @@ impl<R: Read> Read for VerifyingReader<'_, R> {
         }
         if n == 0 && want > 0 {
             st.eof = true;
+            // A lost hashing thread yields no digest: never a silent pass.
             let actual = Digest(format!(
                 "sha256:{}",
-                hex::encode(std::mem::take(&mut self.hasher).finalize())
+                self.hasher
+                    .finish()
+                    .map_or_else(|| "unavailable".to_string(), hex::encode)
             ));
             let ok = actual == self.expected;
             st.actual = Some(actual);
@@ -215,6 +286,29 @@ mod tests {
         assert_eq!(
             r.read_to_end(&mut Vec::new()).unwrap_err().kind(),
             io::ErrorKind::UnexpectedEof
+        );
+    }
+
+    #[test]
+    fn big_blobs_are_verified_on_the_hashing_thread() {
+        let data: Vec<u8> = (0..(THREAD_MIN as usize + 12_345))
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let good = Digest::of(&data);
+        let mut r = VerifyingReader::new(&data[..], good.clone(), Some(data.len() as u64));
+        assert!(matches!(r.hasher, Hasher::Threaded { .. }));
+        let mut out = Vec::new();
+        r.read_to_end(&mut out).unwrap();
+        assert_eq!(out, data);
+        assert_eq!(r.state().borrow().actual.as_ref(), Some(&good));
+
+        let mut bad = data.clone();
+        bad[THREAD_MIN as usize] ^= 1;
+        let mut r = VerifyingReader::new(&bad[..], good, Some(bad.len() as u64));
+        let err = r.read_to_end(&mut Vec::new()).unwrap_err();
+        assert!(
+            err.to_string().contains("does not match its digest"),
+            "{err}"
         );
     }
 }
