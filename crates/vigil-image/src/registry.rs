@@ -90,15 +90,29 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s.to_lowercase()
 }
 
-/// The docker config directory: `$DOCKER_CONFIG`, else `~/.docker`.
+/// The docker config directory: the given one, else `$DOCKER_CONFIG`, else `~/.docker`.
 fn docker_config_dir(opts: &Options) -> Option<PathBuf> {
-    if let Some(d) = &opts.docker_config_dir {
-        return Some(d.clone());
+    resolve_docker_config_dir(
+        opts.docker_config_dir.as_deref(),
+        std::env::var_os("DOCKER_CONFIG"),
+        std::env::var_os("HOME"),
+    )
+}
+
+/// [`docker_config_dir`] with the environment passed in, so the precedence is testable
+/// without changing the (process-wide) environment.
+fn resolve_docker_config_dir(
+    given: Option<&std::path::Path>,
+    docker_config: Option<std::ffi::OsString>,
+    home: Option<std::ffi::OsString>,
+) -> Option<PathBuf> {
+    if let Some(d) = given {
+        return Some(d.to_path_buf());
     }
-    if let Some(d) = std::env::var_os("DOCKER_CONFIG") {
+    if let Some(d) = docker_config.filter(|d| !d.is_empty()) {
         return Some(PathBuf::from(d));
     }
-    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker"))
+    home.map(|h| PathBuf::from(h).join(".docker"))
 }
 
 /// Credentials for `registry`: given ones first, then `auths.<registry>.auth` of the docker
@@ -333,6 +347,29 @@ mod tests {
             ..Options::default()
         };
         (dir, opts)
+    }
+
+    #[test]
+    fn docker_config_dir_precedence() {
+        use std::path::Path;
+        let env = |s: &str| Some(std::ffi::OsString::from(s));
+        assert_eq!(
+            resolve_docker_config_dir(Some(Path::new("/given")), env("/env"), env("/home/u")),
+            Some(PathBuf::from("/given"))
+        );
+        assert_eq!(
+            resolve_docker_config_dir(None, env("/env"), env("/home/u")),
+            Some(PathBuf::from("/env"))
+        );
+        assert_eq!(
+            resolve_docker_config_dir(None, env(""), env("/home/u")),
+            Some(PathBuf::from("/home/u/.docker"))
+        );
+        assert_eq!(
+            resolve_docker_config_dir(None, None, env("/home/u")),
+            Some(PathBuf::from("/home/u/.docker"))
+        );
+        assert_eq!(resolve_docker_config_dir(None, None, None), None);
     }
 
     #[test]
