@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use vigil_matcher::{Finding, FixState};
 use vigil_scan::Report;
-use vigil_vulndb::{Severity, SeverityKind};
+use vigil_vulndb::SeverityKind;
 
 use super::advisory_url;
 
@@ -54,10 +54,6 @@ fn serial(report: &Report) -> String {
         &x[16..20],
         &x[20..]
     )
-}
-
-fn rating_severity(sev: Severity) -> &'static str {
-    sev.as_str()
 }
 
 fn prop(name: &str, value: impl Into<String>) -> Value {
@@ -179,7 +175,8 @@ fn vulnerability(i: usize, f: &Finding, refs: &HashMap<(&str, &str, &str), Strin
         .collect();
     ratings.insert(
         0,
-        json!({ "severity": rating_severity(f.severity), "method": "other" }),
+        // our severity names are CycloneDX's severity values
+        json!({ "severity": f.severity.as_str(), "method": "other" }),
     );
     let references: Vec<Value> = f
         .aliases
