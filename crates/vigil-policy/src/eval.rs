@@ -1,15 +1,13 @@
 //! Evaluation of findings (SPEC 6.3, 6.5, 6.7) and the gate (SPEC 6.6, 7.4): see [`Evaluator`].
 
-use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::time::SystemTime;
 
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 use vigil_vulndb::{Severity, VulnId};
 
-use crate::policies::{Policies, sev_index};
+use crate::policies::{CveIndex, Policies, sev_index};
 use crate::rule::{Action, CveAction, CveRule, Key, SeverityRule, UnscannedAction, UnscannedRule};
 use crate::scope::{Scope, Target};
 
@@ -238,51 +236,6 @@ impl GateDecision<'_> {
     }
 }
 
-/// A small multiply-rotate hasher for the id index: ids are short ASCII strings chosen by
-/// administrators and feeds, and SipHash's DoS resistance costs a third of the gate's time
-/// for nothing here (the index lives for one request).
-#[derive(Default, Clone, Copy)]
-pub(crate) struct IdHasher(u64);
-
-impl IdHasher {
-    const K: u64 = 0x9e37_79b9_7f4a_7c15;
-
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::K);
-    }
-}
-
-impl Hasher for IdHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes([
-                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
-            ]));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, b: u8) {
-        self.add(u64::from(b));
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type IdMap<'p, V> = HashMap<&'p str, V, BuildHasherDefault<IdHasher>>;
-
 /// The rules of one target, indexed for evaluating many findings, and the gate.
 ///
 /// For one finding (its id, aliases, severity and whether a fix exists):
@@ -302,17 +255,18 @@ type IdMap<'p, V> = HashMap<&'p str, V, BuildHasherDefault<IdHasher>>;
 /// rule decides), but every expired rule for the finding's ids at the target's scopes is
 /// reported with the outcome, so `vigil explain` can say that a whitelist entry ran out.
 ///
-/// The [`Evaluator`] indexes the rules of one target's five scopes once (the most specific
-/// live CVE rule per id in a hash map, the deciding severity rule per severity, the deciding
-/// unscanned rule), so each finding costs one hash lookup per id. Rules of other scopes are
-/// never looked at. The index borrows the [`Policies`]; outcomes borrow the index.
+/// Indexing: [`Policies`] keeps its CVE rules in a hash map by id, so a finding costs one
+/// lookup per id plus a look at the few rules of that id (of any scope; those of other
+/// targets are skipped). [`Evaluator::new`] resolves the deciding severity rule per severity
+/// and the deciding unscanned rule of the target's five scopes, and borrows the id map, so
+/// building it costs the same for 10 or 100,000 CVE rules. Outcomes borrow the policies.
 #[derive(Clone, Debug)]
 pub struct Evaluator<'p> {
     target: Target,
-    /// The most specific live CVE rule per id among the target's scopes.
-    live: IdMap<'p, &'p CveRule>,
-    /// The expired CVE rules per id among the target's scopes, most specific first.
-    expired: IdMap<'p, Vec<&'p CveRule>>,
+    /// The CVE rules by id, each id's rules sorted by scope ([`Policies`] keeps them so).
+    cve: &'p CveIndex,
+    /// "Now", for expiry.
+    now: SystemTime,
     /// The deciding severity rule per severity ([`sev_index`]).
     severity: [Option<SeverityRule>; 5],
     /// The deciding unscanned rule.
@@ -323,23 +277,10 @@ impl<'p> Evaluator<'p> {
     /// Indexes the rules of `policies` that apply to `target`, as of `now` (a CVE rule whose
     /// expiry is at or before `now` is expired).
     pub fn new(policies: &'p Policies, target: &Target, now: SystemTime) -> Self {
-        let scopes = target.scopes();
-        let mut live: IdMap<'p, &'p CveRule> = IdMap::default();
-        let mut expired: IdMap<'p, Vec<&'p CveRule>> = IdMap::default();
         let mut severity: [Option<SeverityRule>; 5] = Default::default();
         let mut unscanned = None;
         // Least specific first, so a more specific scope overwrites.
-        for scope in &scopes {
-            if let Some(rules) = policies.cve.get(scope) {
-                live.reserve(rules.len());
-                for rule in rules.values() {
-                    if rule.is_expired(now) {
-                        expired.entry(rule.id.as_str()).or_default().insert(0, rule);
-                    } else {
-                        live.insert(rule.id.as_str(), rule);
-                    }
-                }
-            }
+        for scope in &target.scopes() {
             if let Some(slots) = policies.severity.get(scope) {
                 for s in Severity::ALL {
                     if let Some(action) = slots[sev_index(s)] {
@@ -360,8 +301,8 @@ impl<'p> Evaluator<'p> {
         }
         Self {
             target: target.clone(),
-            live,
-            expired,
+            cve: &policies.cve,
+            now,
             severity,
             unscanned,
         }
@@ -386,8 +327,19 @@ impl<'p> Evaluator<'p> {
     /// The verdict on one finding, with its rule (SPEC 6.3, 6.7).
     pub fn evaluate(&self, finding: &FindingRef<'_>) -> Outcome<'_> {
         let mut best: Option<&CveRule> = None;
+        let mut expired: Vec<&CveRule> = Vec::new();
         for id in finding.ids() {
-            if let Some(&rule) = self.live.get(id.as_str()) {
+            let Some(rules) = self.cve.get(id.as_str()) else {
+                continue;
+            };
+            for rule in rules {
+                if !self.target.covers(&rule.scope) {
+                    continue;
+                }
+                if rule.is_expired(self.now) {
+                    expired.push(rule);
+                    continue;
+                }
                 best = Some(match best {
                     None => rule,
                     Some(b) => {
@@ -405,23 +357,14 @@ impl<'p> Evaluator<'p> {
                 });
             }
         }
-        let expired = if self.expired.is_empty() {
-            Vec::new()
-        } else {
-            let mut out: Vec<&CveRule> = finding
-                .ids()
-                .filter_map(|id| self.expired.get(id.as_str()))
-                .flatten()
-                .copied()
-                .collect();
-            out.sort_by(|a, b| {
+        if expired.len() > 1 {
+            expired.sort_by(|a, b| {
                 b.scope
                     .level()
                     .cmp(&a.scope.level())
                     .then_with(|| a.id.cmp(&b.id))
             });
-            out
-        };
+        }
         if let Some(rule) = best {
             let verdict = match rule.action {
                 CveAction::Allow => Verdict::Whitelisted,

@@ -20,6 +20,7 @@
 
 mod effective;
 mod eval;
+mod hash;
 mod policies;
 mod rule;
 mod scope;

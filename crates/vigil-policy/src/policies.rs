@@ -5,18 +5,24 @@
 //! as the change itself. The store persists the rules by `(scope, key)`: `after` is `None`
 //! when the rule is gone.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::hash::BuildHasherDefault;
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 use vigil_vulndb::{Severity, VulnId};
 
+use crate::hash::IdHasher;
 use crate::rule::{
     Action, CveRule, Key, Rule, RuleError, SeverityRule, UnscannedAction, UnscannedRule, check_id,
 };
 use crate::scope::Scope;
 use crate::time;
+
+/// CVE rules by id; each id's rules sorted by scope, never empty. By id because evaluation
+/// looks rules up by the ids of findings (see [`crate::Evaluator`]).
+pub(crate) type CveIndex = HashMap<String, Vec<CveRule>, BuildHasherDefault<IdHasher>>;
 
 /// Index of a severity in per-severity arrays: [`Severity::ALL`] order, unknown first.
 pub(crate) fn sev_index(s: Severity) -> usize {
@@ -38,8 +44,8 @@ pub(crate) fn sev_index(s: Severity) -> usize {
 pub struct Policies {
     /// Severity rules per scope, indexed by [`sev_index`]; `None` = inherit.
     pub(crate) severity: BTreeMap<Scope, [Option<Action>; 5]>,
-    /// CVE rules per scope, by id.
-    pub(crate) cve: BTreeMap<Scope, BTreeMap<VulnId, CveRule>>,
+    /// CVE rules by id.
+    pub(crate) cve: CveIndex,
     /// Unscanned settings per scope.
     pub(crate) unscanned: BTreeMap<Scope, UnscannedAction>,
 }
@@ -48,7 +54,7 @@ impl Default for Policies {
     fn default() -> Self {
         Self {
             severity: BTreeMap::from([(Scope::Global, [Some(Action::Allow); 5])]),
-            cve: BTreeMap::new(),
+            cve: CveIndex::default(),
             unscanned: BTreeMap::from([(Scope::Global, UnscannedAction::Allow)]),
         }
     }
@@ -254,11 +260,10 @@ impl Policies {
                     }
                 }
                 Rule::Cve(rule) => {
-                    let at = p.cve.entry(rule.scope.clone()).or_default();
-                    if at.contains_key(&rule.id) {
-                        problems.push(dup);
-                    } else {
-                        at.insert(rule.id.clone(), rule);
+                    let rules = p.cve.entry(rule.id.to_string()).or_default();
+                    match rules.binary_search_by(|r| r.scope.cmp(&rule.scope)) {
+                        Ok(_) => problems.push(dup),
+                        Err(i) => rules.insert(i, rule),
                     }
                 }
                 Rule::Unscanned(UnscannedRule { scope, action }) => {
@@ -326,11 +331,14 @@ impl Policies {
     pub fn add_cve(&mut self, rule: CveRule) -> Change {
         let scope = rule.scope.clone();
         let key = Key::Cve(rule.id.clone());
-        let before = self
-            .cve
-            .entry(scope.clone())
-            .or_default()
-            .insert(rule.id.clone(), rule.clone());
+        let rules = self.cve.entry(rule.id.to_string()).or_default();
+        let before = match rules.binary_search_by(|r| r.scope.cmp(&scope)) {
+            Ok(i) => Some(std::mem::replace(&mut rules[i], rule.clone())),
+            Err(i) => {
+                rules.insert(i, rule.clone());
+                None
+            }
+        };
         Change {
             scope,
             key,
@@ -347,10 +355,13 @@ impl Policies {
             scope: scope.clone(),
             id: id.to_owned(),
         };
-        let at = self.cve.get_mut(scope).ok_or_else(missing)?;
-        let before = at.remove(&canonical).ok_or_else(missing)?;
-        if at.is_empty() {
-            self.cve.remove(scope);
+        let rules = self.cve.get_mut(canonical.as_str()).ok_or_else(missing)?;
+        let i = rules
+            .binary_search_by(|r| r.scope.cmp(scope))
+            .map_err(|_| missing())?;
+        let before = rules.remove(i);
+        if rules.is_empty() {
+            self.cve.remove(canonical.as_str());
         }
         Ok(Change {
             scope: scope.clone(),
@@ -396,7 +407,10 @@ impl Policies {
         }
         let before: Vec<Rule> = self.rules_at(scope).collect();
         self.severity.remove(scope);
-        self.cve.remove(scope);
+        self.cve.retain(|_, rules| {
+            rules.retain(|r| r.scope != *scope);
+            !rules.is_empty()
+        });
         self.unscanned.remove(scope);
         Ok(before
             .into_iter()
@@ -416,12 +430,21 @@ impl Policies {
 
     /// The CVE rule for `id` (canonical) set at `scope` itself.
     pub fn cve_rule(&self, scope: &Scope, id: &VulnId) -> Option<&CveRule> {
-        self.cve.get(scope)?.get(id)
+        let rules = self.cve.get(id.as_str())?;
+        let i = rules.binary_search_by(|r| r.scope.cmp(scope)).ok()?;
+        Some(&rules[i])
     }
 
     /// The CVE rules set at `scope` itself, by id.
     pub fn cve_rules_at(&self, scope: &Scope) -> impl Iterator<Item = &CveRule> {
-        self.cve.get(scope).into_iter().flat_map(|m| m.values())
+        let mut at: Vec<&CveRule> = self
+            .cve
+            .values()
+            .flatten()
+            .filter(|r| r.scope == *scope)
+            .collect();
+        at.sort_by(|a, b| a.id.cmp(&b.id));
+        at.into_iter()
     }
 
     /// The unscanned setting at `scope` itself (`None` = inherit).
@@ -444,7 +467,9 @@ impl Policies {
 
     /// Every CVE rule, by scope then id.
     pub fn cve_rules(&self) -> impl Iterator<Item = &CveRule> {
-        self.cve.values().flat_map(|m| m.values())
+        let mut all: Vec<&CveRule> = self.cve.values().flatten().collect();
+        all.sort_by(|a, b| a.scope.cmp(&b.scope).then_with(|| a.id.cmp(&b.id)));
+        all.into_iter()
     }
 
     /// Every unscanned rule, by scope.

@@ -89,6 +89,14 @@ fn finding() -> impl Strategy<Value = Find> {
         })
 }
 
+/// A verdict, the deciding rule as (scope, key text, action), the expired rules for the
+/// finding's ids as (scope, id).
+type Judged = (
+    Verdict,
+    Option<(String, String, Action)>,
+    Vec<(String, String)>,
+);
+
 /// The reference's rule list: (scope text, rule) for each kind.
 #[derive(Default)]
 struct Reference {
@@ -155,16 +163,7 @@ impl Reference {
 
     /// SPEC 6.3 by brute force: (verdict, deciding rule as (scope, key text, action), the
     /// expired rules for the finding's ids as (scope, id)).
-    fn evaluate(
-        &self,
-        chain: &[String; 5],
-        f: &Find,
-        now: SystemTime,
-    ) -> (
-        Verdict,
-        Option<(String, String, Action)>,
-        Vec<(String, String)>,
-    ) {
+    fn evaluate(&self, chain: &[String; 5], f: &Find, now: SystemTime) -> Judged {
         let mut best: Option<(usize, bool, usize, &CveRule)> = None;
         let mut expired = Vec::new();
         for rule in &self.cve {
