@@ -21,6 +21,7 @@ mod error;
 mod import;
 mod location;
 mod names;
+pub mod platform;
 mod postgres;
 mod record;
 mod sqlite;
@@ -30,6 +31,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub use error::Error;
 pub use location::{Location, redact_url};
 pub use names::{family, normalize_name};
+pub use platform::Platform;
 pub use record::Record;
 pub use vigil_vulndb::Advisory;
 
@@ -105,7 +107,7 @@ pub struct StoredAdvisory {
 
 /// The storage trait: one implementation per backend (STYLE.md, as atuin's database trait).
 #[async_trait::async_trait]
-pub trait Database: Send + Sync + std::fmt::Debug {
+pub trait Database: Platform + Send + Sync + std::fmt::Debug {
     /// Which backend this is.
     fn backend(&self) -> Backend;
 

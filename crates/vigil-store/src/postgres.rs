@@ -16,7 +16,7 @@ use crate::{
 
 #[derive(Debug)]
 pub(crate) struct PgDatabase {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 impl PgDatabase {

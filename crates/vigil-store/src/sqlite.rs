@@ -21,7 +21,7 @@ const INDEX_ROWS: usize = 2048;
 
 #[derive(Debug)]
 pub(crate) struct SqliteDatabase {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
     path: PathBuf,
 }
 

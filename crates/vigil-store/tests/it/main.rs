@@ -4,4 +4,5 @@
 
 #![allow(clippy::print_stderr)] // tests say why they skip
 
+mod platform;
 mod story;

@@ -1,0 +1,135 @@
+//! The platform store (issue 8, SPEC 6 and 7.1-7.5): clusters, environments, applications,
+//! CI pipelines, deployments, scans keyed by image digest, and (below) the policy rules with
+//! their audit log, behind one narrow trait, [`Platform`], implemented for both backends.
+//!
+//! Every [`crate::Database`] is a [`Platform`]: the platform tables live in the same database
+//! as the advisories (one SQLite file, or one PostgreSQL database shared by replicas, SPEC 9.5),
+//! and their migrations run when the database opens. Callers holding a `Box<dyn Database>`
+//! call these methods on it directly.
+//!
+//! Design:
+//! - Every write is one transaction. Checks that produce friendly messages (unknown
+//!   references, things still in use) run inside it; the schema's constraints catch whatever
+//!   a concurrent writer slips in between, and those failures are reported the same way.
+//!   SQLite write transactions begin `IMMEDIATE` (the write lock first, so a read-then-write
+//!   transaction never fails on a stale snapshot); PostgreSQL relies on its constraints and
+//!   `FOR UPDATE SKIP LOCKED` for the scan queue.
+//! - "Now" is passed in by the caller (`at`), as everywhere in vigil; times are kept in whole
+//!   unix seconds, and ties are broken by the row id, which only grows.
+//! - Error messages name the input and the problem, never SQL (see [`Error`]).
+
+mod error;
+mod types;
+mod validate;
+
+mod sql;
+
+mod postgres;
+mod sqlite;
+
+use std::time::SystemTime;
+
+pub use error::{Error, Kind};
+pub use types::{
+    CompletedScan, Deployment, DeploymentFilter, Environment, NewDeployment, Pipeline, Scan,
+    ScanFilter, ScanState,
+};
+
+/// The platform store: one implementation per backend (STYLE.md, as atuin's database trait).
+#[async_trait::async_trait]
+pub trait Platform: Send + Sync {
+    /// Adds a cluster.
+    async fn add_cluster(&self, name: &str) -> Result<(), Error>;
+    /// Every cluster, by name.
+    async fn clusters(&self) -> Result<Vec<String>, Error>;
+    /// Removes a cluster that no environment or policy rule refers to.
+    async fn remove_cluster(&self, name: &str) -> Result<(), Error>;
+
+    /// Adds an environment of an existing cluster; its namespace must be free in that cluster.
+    async fn add_environment(&self, env: &Environment) -> Result<(), Error>;
+    /// Every environment, by name.
+    async fn environments(&self) -> Result<Vec<Environment>, Error>;
+    /// One environment.
+    async fn environment(&self, name: &str) -> Result<Option<Environment>, Error>;
+    /// Removes an environment that no deployment or policy rule refers to.
+    async fn remove_environment(&self, name: &str) -> Result<(), Error>;
+
+    /// Adds an application.
+    async fn add_application(&self, name: &str) -> Result<(), Error>;
+    /// Every application, by name.
+    async fn applications(&self) -> Result<Vec<String>, Error>;
+    /// Removes an application that no pipeline, deployment or policy rule refers to.
+    async fn remove_application(&self, name: &str) -> Result<(), Error>;
+
+    /// Adds a CI pipeline of an existing application.
+    async fn add_pipeline(&self, pipeline: &Pipeline) -> Result<(), Error>;
+    /// Every pipeline, by name.
+    async fn pipelines(&self) -> Result<Vec<Pipeline>, Error>;
+    /// One pipeline.
+    async fn pipeline(&self, name: &str) -> Result<Option<Pipeline>, Error>;
+    /// Removes a pipeline.
+    async fn remove_pipeline(&self, name: &str) -> Result<(), Error>;
+
+    /// Records that `deployment.application` runs `deployment.digest` in
+    /// `deployment.environment` since `at` (SPEC 7.5).
+    async fn record_deployment(
+        &self,
+        deployment: &NewDeployment,
+        at: SystemTime,
+    ) -> Result<Deployment, Error>;
+    /// The current deployment of every (application, environment) pair that `filter`
+    /// matches: the one recorded last. Ordered by application, then environment.
+    async fn current_deployments(
+        &self,
+        filter: &DeploymentFilter,
+    ) -> Result<Vec<Deployment>, Error>;
+    /// Every deployment of one pair, newest first, at most `limit`.
+    async fn deployment_history(
+        &self,
+        application: &str,
+        environment: &str,
+        limit: u32,
+    ) -> Result<Vec<Deployment>, Error>;
+
+    /// Queues a scan of `digest`, submitted as `reference`. A digest may be queued again;
+    /// whether it needs scanning is the caller's question ([`Platform::completed_scan_against`]).
+    async fn queue_scan(
+        &self,
+        digest: &str,
+        reference: &str,
+        at: SystemTime,
+    ) -> Result<Scan, Error>;
+    /// Moves a queued scan to running against database version `db_version`.
+    async fn start_scan(&self, id: i64, db_version: &str, at: SystemTime) -> Result<Scan, Error>;
+    /// Takes the oldest queued scan and moves it to running, for a worker; two workers never
+    /// get the same scan. `None` when nothing is queued.
+    async fn claim_scan(&self, db_version: &str, at: SystemTime) -> Result<Option<Scan>, Error>;
+    /// Moves a running scan to completed with its report (the scan report JSON; a
+    /// `serde_json::Value` is passed as its `to_string()`).
+    async fn complete_scan(&self, id: i64, report: &str, at: SystemTime) -> Result<Scan, Error>;
+    /// Moves a queued or running scan to failed with its error (cut at 16 KiB).
+    async fn fail_scan(&self, id: i64, error: &str, at: SystemTime) -> Result<Scan, Error>;
+    /// One scan.
+    async fn scan(&self, id: i64) -> Result<Option<Scan>, Error>;
+    /// The report of a completed scan.
+    async fn scan_report(&self, id: i64) -> Result<Option<CompletedScan>, Error>;
+    /// Scans, newest first.
+    async fn scans(&self, filter: &ScanFilter) -> Result<Vec<Scan>, Error>;
+    /// The completed scan of `digest` that finished last, with its report (the gate's
+    /// input, SPEC 7.4).
+    async fn latest_completed_scan(&self, digest: &str) -> Result<Option<CompletedScan>, Error>;
+    /// The latest completed scan of `digest` against `db_version`: when there is one, the
+    /// digest need not be scanned again (SPEC 7.3).
+    async fn completed_scan_against(
+        &self,
+        digest: &str,
+        db_version: &str,
+    ) -> Result<Option<CompletedScan>, Error>;
+}
+
+pub(crate) fn to_unix(t: SystemTime) -> i64 {
+    match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_secs().min(i64::MAX as u64) as i64,
+        Err(_) => 0,
+    }
+}

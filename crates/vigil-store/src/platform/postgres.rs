@@ -1,0 +1,22 @@
+//! The platform store on PostgreSQL.
+
+use sqlx::postgres::PgPool;
+use sqlx::{Postgres, Transaction};
+
+use crate::postgres::PgDatabase;
+
+type DB = Postgres;
+
+/// READ COMMITTED: the constraints and the checks inside the transaction keep the data whole;
+/// a conflicting concurrent write fails with a constraint error that is reported as such.
+async fn begin_write(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    pool.begin().await
+}
+
+/// `SKIP LOCKED`: a second worker takes the next queued scan instead of waiting for the
+/// first one's row and then finding it no longer queued.
+const CLAIM_SQL: &str = "UPDATE scans SET state = 'running', db_version = $1, started_at = $2 \
+    WHERE id = (SELECT id FROM scans WHERE state = 'queued' ORDER BY id LIMIT 1 \
+    FOR UPDATE SKIP LOCKED)";
+
+super::sql::platform_impl!(PgDatabase);

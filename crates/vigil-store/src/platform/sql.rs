@@ -1,0 +1,669 @@
+//! The SQL of the platform store, written once for both backends.
+//!
+//! SQLite and PostgreSQL both take `$N` placeholders, `RETURNING`, `ON CONFLICT DO NOTHING`
+//! and the statements below unchanged, so one body serves both: [`platform_impl!`] expands it
+//! inside each backend's module, where three items differ and are defined beside the call:
+//! `begin_write(&Pool) -> Transaction` (SQLite begins `IMMEDIATE`), `CLAIM_SQL` (PostgreSQL
+//! skips rows another worker has locked) and `DB` (the sqlx database type). A macro rather
+//! than generic functions: sqlx's executor bounds over two databases would outweigh the code.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::error::{Error, Kind};
+
+pub(crate) const SCAN_COLUMNS: &str =
+    "id, digest, reference, state, error, db_version, queued_at, started_at, finished_at";
+
+pub(crate) fn from_unix(secs: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(secs.max(0) as u64)
+}
+
+/// `environments "a", "b" and 3 more`, for [`Error::InUse`].
+pub(crate) fn describe_users(groups: &[(&str, &str, Vec<String>)]) -> Option<String> {
+    let parts: Vec<String> = groups
+        .iter()
+        .filter(|(_, _, names)| !names.is_empty())
+        .map(|(one, many, names)| {
+            let noun = if names.len() == 1 { one } else { many };
+            const SHOWN: usize = 5;
+            let mut listed: Vec<String> =
+                names.iter().take(SHOWN).map(|n| format!("{n:?}")).collect();
+            if names.len() > SHOWN {
+                listed.push(format!("{} more", names.len() - SHOWN));
+            }
+            format!("{noun} {}", listed.join(", "))
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// A foreign-key failure means a referenced row vanished (or a referencing one appeared)
+/// while the transaction ran: report `instead`; anything else is a database failure.
+pub(crate) fn or_constraint(
+    what: &'static str,
+    instead: impl FnOnce() -> Error,
+) -> impl FnOnce(sqlx::Error) -> Error {
+    move |e| match &e {
+        sqlx::Error::Database(d) if d.is_foreign_key_violation() || d.is_unique_violation() => {
+            instead()
+        }
+        _ => super::error::db(what)(e),
+    }
+}
+
+pub(crate) fn unknown(kind: Kind, name: &str) -> Error {
+    Error::Unknown {
+        kind,
+        name: name.to_owned(),
+    }
+}
+
+pub(crate) fn in_use_race(kind: Kind, name: &str) -> Error {
+    Error::InUse {
+        kind,
+        name: name.to_owned(),
+        users: "a record added while it was being removed".to_owned(),
+    }
+}
+
+macro_rules! platform_impl {
+    ($Store:ty) => {
+        use std::time::SystemTime;
+
+        use sqlx::Row;
+
+        use $crate::platform::error::{db, Error, Kind};
+        use $crate::platform::sql::{
+            describe_users, from_unix, in_use_race, or_constraint, unknown, SCAN_COLUMNS,
+        };
+        use $crate::platform::types::*;
+        use $crate::platform::{to_unix, validate, Platform};
+
+        type DbRow = <DB as sqlx::Database>::Row;
+
+        fn scan_row(r: &DbRow) -> Result<Scan, Error> {
+            let state: String = r.get(3);
+            let id: i64 = r.get(0);
+            let state = ScanState::parse(&state).ok_or_else(|| {
+                Error::Store($crate::Error::Query {
+                    what: "read scan",
+                    problem: format!("scan {id} has an unknown state {state:?}"),
+                })
+            })?;
+            Ok(Scan {
+                id,
+                digest: r.get(1),
+                reference: r.get(2),
+                state,
+                error: r.get(4),
+                db_version: r.get(5),
+                queued_at: from_unix(r.get(6)),
+                started_at: r.get::<Option<i64>, _>(7).map(from_unix),
+                finished_at: r.get::<Option<i64>, _>(8).map(from_unix),
+            })
+        }
+
+        fn completed_row(r: &DbRow) -> Result<CompletedScan, Error> {
+            Ok(CompletedScan {
+                scan: scan_row(r)?,
+                report: r.get::<Option<String>, _>(9).unwrap_or_default(),
+            })
+        }
+
+        fn deployment_row(r: &DbRow) -> Deployment {
+            Deployment {
+                id: r.get(0),
+                application: r.get(1),
+                environment: r.get(2),
+                cluster: r.get(3),
+                digest: r.get(4),
+                at: from_unix(r.get(5)),
+                by: r.get(6),
+                rollback: r.get(7),
+            }
+        }
+
+        const DEPLOYMENT_COLUMNS: &str = "d.id, d.application, d.environment, e.cluster, \
+            d.digest, d.deployed_at, d.deployed_by, d.rollback";
+
+        async fn names(
+            conn: &mut <DB as sqlx::Database>::Connection,
+            sql: &'static str,
+            key: &str,
+            what: &'static str,
+        ) -> Result<Vec<String>, Error> {
+            sqlx::query_scalar(sql)
+                .bind(key)
+                .fetch_all(conn)
+                .await
+                .map_err(db(what))
+        }
+
+        async fn exists(
+            conn: &mut <DB as sqlx::Database>::Connection,
+            sql: &'static str,
+            key: &str,
+        ) -> Result<bool, Error> {
+            Ok(sqlx::query(sql)
+                .bind(key)
+                .fetch_optional(conn)
+                .await
+                .map_err(db("look up a name"))?
+                .is_some())
+        }
+
+        /// Scan state change that failed: unknown id or a state that does not allow it.
+        async fn state_error(
+            store: &$Store,
+            id: i64,
+            action: &'static str,
+        ) -> Result<Scan, Error> {
+            match store.scan(id).await? {
+                None => Err(unknown(Kind::Scan, &id.to_string())),
+                Some(scan) => Err(Error::ScanState {
+                    id,
+                    state: scan.state,
+                    action,
+                }),
+            }
+        }
+
+        async fn completed(
+            store: &$Store,
+            sql: &str,
+            digest: &str,
+            db_version: Option<&str>,
+        ) -> Result<Option<CompletedScan>, Error> {
+            validate::digest(digest)?;
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).bind(digest.to_owned());
+            if let Some(v) = db_version {
+                q = q.bind(v.to_owned());
+            }
+            q.fetch_optional(&store.pool)
+                .await
+                .map_err(db("read completed scan"))?
+                .map(|r| completed_row(&r))
+                .transpose()
+        }
+
+        #[async_trait::async_trait]
+        impl Platform for $Store {
+            async fn add_cluster(&self, name: &str) -> Result<(), Error> {
+                validate::name(Kind::Cluster, name)?;
+                let done = sqlx::query("INSERT INTO clusters (name) VALUES ($1) ON CONFLICT DO NOTHING")
+                    .bind(name)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db("add cluster"))?;
+                if done.rows_affected() == 0 {
+                    return Err(Error::Duplicate { kind: Kind::Cluster, name: name.to_owned() });
+                }
+                Ok(())
+            }
+
+            async fn clusters(&self) -> Result<Vec<String>, Error> {
+                sqlx::query_scalar("SELECT name FROM clusters ORDER BY name")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db("list clusters"))
+            }
+
+            async fn remove_cluster(&self, name: &str) -> Result<(), Error> {
+                let mut tx = begin_write(&self.pool).await.map_err(db("remove cluster"))?;
+                if !exists(&mut tx, "SELECT 1 FROM clusters WHERE name = $1", name).await? {
+                    return Err(unknown(Kind::Cluster, name));
+                }
+                let envs = names(&mut tx, "SELECT name FROM environments WHERE cluster = $1 ORDER BY name", name, "find environments of cluster").await?;
+                let rules = names(&mut tx, "SELECT scope || ' ' || key FROM policy_rules WHERE cluster = $1 ORDER BY scope, kind, key", name, "find policy rules of cluster").await?;
+                if let Some(users) = describe_users(&[("environment", "environments", envs), ("policy rule", "policy rules", rules)]) {
+                    return Err(Error::InUse { kind: Kind::Cluster, name: name.to_owned(), users });
+                }
+                sqlx::query("DELETE FROM clusters WHERE name = $1")
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(or_constraint("remove cluster", || in_use_race(Kind::Cluster, name)))?;
+                tx.commit().await.map_err(or_constraint("remove cluster", || in_use_race(Kind::Cluster, name)))
+            }
+
+            async fn add_environment(&self, env: &Environment) -> Result<(), Error> {
+                validate::name(Kind::Environment, &env.name)?;
+                validate::name(Kind::Cluster, &env.cluster)?;
+                validate::namespace(&env.namespace)?;
+                let mut tx = begin_write(&self.pool).await.map_err(db("add environment"))?;
+                if !exists(&mut tx, "SELECT 1 FROM clusters WHERE name = $1", &env.cluster).await? {
+                    return Err(unknown(Kind::Cluster, &env.cluster));
+                }
+                let done = sqlx::query(
+                    "INSERT INTO environments (name, cluster, namespace) VALUES ($1, $2, $3) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(&env.name)
+                .bind(&env.cluster)
+                .bind(&env.namespace)
+                .execute(&mut *tx)
+                .await
+                .map_err(or_constraint("add environment", || unknown(Kind::Cluster, &env.cluster)))?;
+                if done.rows_affected() == 0 {
+                    if exists(&mut tx, "SELECT 1 FROM environments WHERE name = $1", &env.name).await? {
+                        return Err(Error::Duplicate { kind: Kind::Environment, name: env.name.clone() });
+                    }
+                    let holder: Option<String> = sqlx::query_scalar(
+                        "SELECT name FROM environments WHERE cluster = $1 AND namespace = $2",
+                    )
+                    .bind(&env.cluster)
+                    .bind(&env.namespace)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db("add environment"))?;
+                    return Err(Error::NamespaceTaken {
+                        cluster: env.cluster.clone(),
+                        namespace: env.namespace.clone(),
+                        environment: holder.unwrap_or_default(),
+                    });
+                }
+                tx.commit().await.map_err(db("add environment"))
+            }
+
+            async fn environments(&self) -> Result<Vec<Environment>, Error> {
+                let rows = sqlx::query("SELECT name, cluster, namespace FROM environments ORDER BY name")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db("list environments"))?;
+                Ok(rows
+                    .iter()
+                    .map(|r| Environment { name: r.get(0), cluster: r.get(1), namespace: r.get(2) })
+                    .collect())
+            }
+
+            async fn environment(&self, name: &str) -> Result<Option<Environment>, Error> {
+                let row = sqlx::query("SELECT name, cluster, namespace FROM environments WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db("read environment"))?;
+                Ok(row.map(|r| Environment { name: r.get(0), cluster: r.get(1), namespace: r.get(2) }))
+            }
+
+            async fn remove_environment(&self, name: &str) -> Result<(), Error> {
+                let mut tx = begin_write(&self.pool).await.map_err(db("remove environment"))?;
+                if !exists(&mut tx, "SELECT 1 FROM environments WHERE name = $1", name).await? {
+                    return Err(unknown(Kind::Environment, name));
+                }
+                let apps = names(&mut tx, "SELECT DISTINCT application FROM deployments WHERE environment = $1 ORDER BY application", name, "find deployments to environment").await?;
+                let rules = names(&mut tx, "SELECT scope || ' ' || key FROM policy_rules WHERE environment = $1 ORDER BY scope, kind, key", name, "find policy rules of environment").await?;
+                if let Some(users) = describe_users(&[("deployments of application", "deployments of applications", apps), ("policy rule", "policy rules", rules)]) {
+                    return Err(Error::InUse { kind: Kind::Environment, name: name.to_owned(), users });
+                }
+                sqlx::query("DELETE FROM environments WHERE name = $1")
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(or_constraint("remove environment", || in_use_race(Kind::Environment, name)))?;
+                tx.commit().await.map_err(or_constraint("remove environment", || in_use_race(Kind::Environment, name)))
+            }
+
+            async fn add_application(&self, name: &str) -> Result<(), Error> {
+                validate::name(Kind::Application, name)?;
+                let done = sqlx::query("INSERT INTO applications (name) VALUES ($1) ON CONFLICT DO NOTHING")
+                    .bind(name)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db("add application"))?;
+                if done.rows_affected() == 0 {
+                    return Err(Error::Duplicate { kind: Kind::Application, name: name.to_owned() });
+                }
+                Ok(())
+            }
+
+            async fn applications(&self) -> Result<Vec<String>, Error> {
+                sqlx::query_scalar("SELECT name FROM applications ORDER BY name")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db("list applications"))
+            }
+
+            async fn remove_application(&self, name: &str) -> Result<(), Error> {
+                let mut tx = begin_write(&self.pool).await.map_err(db("remove application"))?;
+                if !exists(&mut tx, "SELECT 1 FROM applications WHERE name = $1", name).await? {
+                    return Err(unknown(Kind::Application, name));
+                }
+                let pipelines = names(&mut tx, "SELECT name FROM pipelines WHERE application = $1 ORDER BY name", name, "find pipelines of application").await?;
+                let envs = names(&mut tx, "SELECT DISTINCT environment FROM deployments WHERE application = $1 ORDER BY environment", name, "find deployments of application").await?;
+                let rules = names(&mut tx, "SELECT scope || ' ' || key FROM policy_rules WHERE application = $1 ORDER BY scope, kind, key", name, "find policy rules of application").await?;
+                if let Some(users) = describe_users(&[
+                    ("pipeline", "pipelines", pipelines),
+                    ("deployments to environment", "deployments to environments", envs),
+                    ("policy rule", "policy rules", rules),
+                ]) {
+                    return Err(Error::InUse { kind: Kind::Application, name: name.to_owned(), users });
+                }
+                sqlx::query("DELETE FROM applications WHERE name = $1")
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(or_constraint("remove application", || in_use_race(Kind::Application, name)))?;
+                tx.commit().await.map_err(or_constraint("remove application", || in_use_race(Kind::Application, name)))
+            }
+
+            async fn add_pipeline(&self, pipeline: &Pipeline) -> Result<(), Error> {
+                validate::pipeline(&pipeline.name)?;
+                validate::name(Kind::Application, &pipeline.application)?;
+                let mut tx = begin_write(&self.pool).await.map_err(db("add pipeline"))?;
+                if !exists(&mut tx, "SELECT 1 FROM applications WHERE name = $1", &pipeline.application).await? {
+                    return Err(unknown(Kind::Application, &pipeline.application));
+                }
+                let done = sqlx::query(
+                    "INSERT INTO pipelines (name, application, scan_enabled) VALUES ($1, $2, $3) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(&pipeline.name)
+                .bind(&pipeline.application)
+                .bind(pipeline.scan_enabled)
+                .execute(&mut *tx)
+                .await
+                .map_err(or_constraint("add pipeline", || unknown(Kind::Application, &pipeline.application)))?;
+                if done.rows_affected() == 0 {
+                    return Err(Error::Duplicate { kind: Kind::Pipeline, name: pipeline.name.clone() });
+                }
+                tx.commit().await.map_err(db("add pipeline"))
+            }
+
+            async fn pipelines(&self) -> Result<Vec<Pipeline>, Error> {
+                let rows = sqlx::query("SELECT name, application, scan_enabled FROM pipelines ORDER BY name")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db("list pipelines"))?;
+                Ok(rows
+                    .iter()
+                    .map(|r| Pipeline { name: r.get(0), application: r.get(1), scan_enabled: r.get(2) })
+                    .collect())
+            }
+
+            async fn pipeline(&self, name: &str) -> Result<Option<Pipeline>, Error> {
+                let row = sqlx::query("SELECT name, application, scan_enabled FROM pipelines WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db("read pipeline"))?;
+                Ok(row.map(|r| Pipeline { name: r.get(0), application: r.get(1), scan_enabled: r.get(2) }))
+            }
+
+            async fn remove_pipeline(&self, name: &str) -> Result<(), Error> {
+                let done = sqlx::query("DELETE FROM pipelines WHERE name = $1")
+                    .bind(name)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db("remove pipeline"))?;
+                if done.rows_affected() == 0 {
+                    return Err(unknown(Kind::Pipeline, name));
+                }
+                Ok(())
+            }
+
+            async fn record_deployment(
+                &self,
+                d: &NewDeployment,
+                at: SystemTime,
+            ) -> Result<Deployment, Error> {
+                validate::name(Kind::Application, &d.application)?;
+                validate::name(Kind::Environment, &d.environment)?;
+                validate::digest(&d.digest)?;
+                validate::text(Kind::User, &d.by)?;
+                let mut tx = begin_write(&self.pool).await.map_err(db("record deployment"))?;
+                if !exists(&mut tx, "SELECT 1 FROM applications WHERE name = $1", &d.application).await? {
+                    return Err(unknown(Kind::Application, &d.application));
+                }
+                let cluster: Option<String> =
+                    sqlx::query_scalar("SELECT cluster FROM environments WHERE name = $1")
+                        .bind(&d.environment)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db("record deployment"))?;
+                let Some(cluster) = cluster else {
+                    return Err(unknown(Kind::Environment, &d.environment));
+                };
+                let at = to_unix(at);
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO deployments \
+                     (application, environment, digest, deployed_at, deployed_by, rollback) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(&d.application)
+                .bind(&d.environment)
+                .bind(&d.digest)
+                .bind(at)
+                .bind(&d.by)
+                .bind(d.rollback)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(or_constraint("record deployment", || unknown(Kind::Environment, &d.environment)))?;
+                tx.commit().await.map_err(db("record deployment"))?;
+                Ok(Deployment {
+                    id,
+                    application: d.application.clone(),
+                    environment: d.environment.clone(),
+                    cluster,
+                    digest: d.digest.clone(),
+                    at: from_unix(at),
+                    by: d.by.clone(),
+                    rollback: d.rollback,
+                })
+            }
+
+            async fn current_deployments(
+                &self,
+                filter: &DeploymentFilter,
+            ) -> Result<Vec<Deployment>, Error> {
+                let sql = format!(
+                    "SELECT {DEPLOYMENT_COLUMNS} FROM deployments d \
+                     JOIN environments e ON e.name = d.environment \
+                     WHERE d.id IN (SELECT MAX(id) FROM deployments GROUP BY application, environment) \
+                     AND ($1 IS NULL OR d.application = $1) \
+                     AND ($2 IS NULL OR d.environment = $2) \
+                     AND ($3 IS NULL OR e.cluster = $3) \
+                     ORDER BY d.application, d.environment"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(filter.application.clone())
+                    .bind(filter.environment.clone())
+                    .bind(filter.cluster.clone())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db("list deployments"))?;
+                Ok(rows.iter().map(deployment_row).collect())
+            }
+
+            async fn deployment_history(
+                &self,
+                application: &str,
+                environment: &str,
+                limit: u32,
+            ) -> Result<Vec<Deployment>, Error> {
+                let sql = format!(
+                    "SELECT {DEPLOYMENT_COLUMNS} FROM deployments d \
+                     JOIN environments e ON e.name = d.environment \
+                     WHERE d.application = $1 AND d.environment = $2 \
+                     ORDER BY d.id DESC LIMIT $3"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(application)
+                    .bind(environment)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db("list deployment history"))?;
+                Ok(rows.iter().map(deployment_row).collect())
+            }
+
+            async fn queue_scan(
+                &self,
+                digest: &str,
+                reference: &str,
+                at: SystemTime,
+            ) -> Result<Scan, Error> {
+                validate::digest(digest)?;
+                validate::text(Kind::Reference, reference)?;
+                let sql = format!(
+                    "INSERT INTO scans (digest, reference, state, queued_at) \
+                     VALUES ($1, $2, 'queued', $3) RETURNING {SCAN_COLUMNS}"
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(digest)
+                    .bind(reference)
+                    .bind(to_unix(at))
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db("queue scan"))?;
+                scan_row(&row)
+            }
+
+            async fn start_scan(
+                &self,
+                id: i64,
+                db_version: &str,
+                at: SystemTime,
+            ) -> Result<Scan, Error> {
+                validate::text(Kind::DatabaseVersion, db_version)?;
+                let sql = format!(
+                    "UPDATE scans SET state = 'running', db_version = $2, started_at = $3 \
+                     WHERE id = $1 AND state = 'queued' RETURNING {SCAN_COLUMNS}"
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(id)
+                    .bind(db_version)
+                    .bind(to_unix(at))
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db("start scan"))?;
+                match row {
+                    Some(r) => scan_row(&r),
+                    None => state_error(self, id, "start").await,
+                }
+            }
+
+            async fn claim_scan(
+                &self,
+                db_version: &str,
+                at: SystemTime,
+            ) -> Result<Option<Scan>, Error> {
+                validate::text(Kind::DatabaseVersion, db_version)?;
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!("{CLAIM_SQL} RETURNING {SCAN_COLUMNS}")))
+                    .bind(db_version)
+                    .bind(to_unix(at))
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db("claim scan"))?;
+                row.map(|r| scan_row(&r)).transpose()
+            }
+
+            async fn complete_scan(
+                &self,
+                id: i64,
+                report: &str,
+                at: SystemTime,
+            ) -> Result<Scan, Error> {
+                validate::report(report)?;
+                let sql = format!(
+                    "UPDATE scans SET state = 'completed', report = $2, finished_at = $3 \
+                     WHERE id = $1 AND state = 'running' RETURNING {SCAN_COLUMNS}"
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(id)
+                    .bind(report)
+                    .bind(to_unix(at))
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db("complete scan"))?;
+                match row {
+                    Some(r) => scan_row(&r),
+                    None => state_error(self, id, "complete").await,
+                }
+            }
+
+            async fn fail_scan(&self, id: i64, error: &str, at: SystemTime) -> Result<Scan, Error> {
+                let error = validate::error_text(error);
+                let sql = format!(
+                    "UPDATE scans SET state = 'failed', error = $2, finished_at = $3 \
+                     WHERE id = $1 AND state IN ('queued', 'running') RETURNING {SCAN_COLUMNS}"
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(id)
+                    .bind(error)
+                    .bind(to_unix(at))
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db("fail scan"))?;
+                match row {
+                    Some(r) => scan_row(&r),
+                    None => state_error(self, id, "fail").await,
+                }
+            }
+
+            async fn scan(&self, id: i64) -> Result<Option<Scan>, Error> {
+                let sql = format!("SELECT {SCAN_COLUMNS} FROM scans WHERE id = $1");
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db("read scan"))?;
+                row.map(|r| scan_row(&r)).transpose()
+            }
+
+            async fn scan_report(&self, id: i64) -> Result<Option<CompletedScan>, Error> {
+                let sql = format!(
+                    "SELECT {SCAN_COLUMNS}, report FROM scans WHERE id = $1 AND state = 'completed'"
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db("read scan report"))?;
+                row.map(|r| completed_row(&r)).transpose()
+            }
+
+            async fn scans(&self, filter: &ScanFilter) -> Result<Vec<Scan>, Error> {
+                let sql = format!(
+                    "SELECT {SCAN_COLUMNS} FROM scans \
+                     WHERE ($1 IS NULL OR digest = $1) AND ($2 IS NULL OR state = $2) \
+                     ORDER BY id DESC LIMIT $3"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(filter.digest.clone())
+                    .bind(filter.state.map(|s| s.as_str().to_owned()))
+                    .bind(i64::from(filter.limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db("list scans"))?;
+                rows.iter().map(scan_row).collect()
+            }
+
+            async fn latest_completed_scan(
+                &self,
+                digest: &str,
+            ) -> Result<Option<CompletedScan>, Error> {
+                let sql = format!(
+                    "SELECT {SCAN_COLUMNS}, report FROM scans \
+                     WHERE digest = $1 AND state = 'completed' \
+                     ORDER BY finished_at DESC, id DESC LIMIT 1"
+                );
+                completed(self, &sql, digest, None).await
+            }
+
+            async fn completed_scan_against(
+                &self,
+                digest: &str,
+                db_version: &str,
+            ) -> Result<Option<CompletedScan>, Error> {
+                let sql = format!(
+                    "SELECT {SCAN_COLUMNS}, report FROM scans \
+                     WHERE digest = $1 AND state = 'completed' AND db_version = $2 \
+                     ORDER BY finished_at DESC, id DESC LIMIT 1"
+                );
+                completed(self, &sql, digest, Some(db_version)).await
+            }
+        }
+    };
+}
+
+pub(crate) use platform_impl;

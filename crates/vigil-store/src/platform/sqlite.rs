@@ -1,0 +1,21 @@
+//! The platform store on SQLite.
+
+use sqlx::sqlite::SqlitePool;
+use sqlx::{Sqlite, Transaction};
+
+use crate::sqlite::SqliteDatabase;
+
+type DB = Sqlite;
+
+/// Write transactions take the write lock first (`BEGIN IMMEDIATE`): a deferred one that
+/// reads, then writes after another writer committed fails at once with SQLITE_BUSY instead
+/// of waiting for the lock (WAL mode, stale snapshot).
+async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
+/// One statement: SQLite runs it under the write lock, so two workers never claim one scan.
+const CLAIM_SQL: &str = "UPDATE scans SET state = 'running', db_version = $1, started_at = $2 \
+    WHERE id = (SELECT id FROM scans WHERE state = 'queued' ORDER BY id LIMIT 1)";
+
+super::sql::platform_impl!(SqliteDatabase);
