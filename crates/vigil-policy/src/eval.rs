@@ -11,7 +11,15 @@ use crate::policies::{CveIndex, Policies, sev_index};
 use crate::rule::{Action, CveAction, CveRule, Key, SeverityRule, UnscannedAction, UnscannedRule};
 use crate::scope::{Scope, Target};
 
-/// What the policy needs of a finding: borrowed from the matcher's finding by the caller.
+/// What the policy needs of a finding, borrowed from the matcher's finding by the caller:
+///
+/// ```text
+/// FindingRef { id: &f.id, aliases: &f.aliases, severity: f.severity,
+///              has_fix: f.fix_state == FixState::Fixed }
+/// ```
+///
+/// Findings suppressed by a VEX statement (SPEC 5.6) are not counted by policies: the caller
+/// leaves them out.
 #[derive(Clone, Copy, Debug)]
 pub struct FindingRef<'a> {
     /// The primary id (the CVE when there is one).

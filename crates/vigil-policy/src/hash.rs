@@ -44,3 +44,24 @@ impl Hasher for IdHasher {
         self.0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+    use std::hash::{BuildHasher, BuildHasherDefault};
+
+    #[test]
+    fn ids_hash_apart() {
+        let build = BuildHasherDefault::<IdHasher>::default();
+        let hashes: HashSet<u64> = (0..100_000)
+            .map(|n| build.hash_one(format!("CVE-2024-{n:05}")))
+            .collect();
+        assert_eq!(hashes.len(), 100_000, "no full 64-bit collisions");
+        // Equal text, equal hash, whatever the owner type.
+        assert_eq!(
+            build.hash_one("GHSA-j8r2-6x86-q33q"),
+            build.hash_one(String::from("GHSA-j8r2-6x86-q33q"))
+        );
+    }
+}

@@ -28,8 +28,9 @@ pub const MAX_NAME_LEN: usize = 63;
 
 /// The name of a cluster, environment or application.
 ///
-/// 1 to 63 bytes of ASCII letters, digits, `-`, `_` and `.`, starting with a letter or a
-/// digit. This keeps `:` and `@` (the scope syntax) and whitespace out, and fits a
+/// 1 to 63 bytes of ASCII letters, digits, `-`, `_` and `.`, starting and ending with a
+/// letter or a digit: a Kubernetes label value (the store checks entity names the same way).
+/// This keeps `:` and `@` (the scope syntax) and whitespace out, and fits a
 /// Kubernetes label value, which is where the admission webhook reads application names from.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -65,6 +66,14 @@ pub enum NameError {
         /// Its first character.
         found: char,
     },
+    /// The name ends with `-`, `_` or `.`.
+    #[error("name {name:?} ends with {found:?}: it must end with a letter or a digit")]
+    BadEnd {
+        /// The name as given.
+        name: String,
+        /// Its last character.
+        found: char,
+    },
 }
 
 impl Name {
@@ -82,6 +91,10 @@ impl Name {
         }
         if !first.is_ascii_alphanumeric() {
             return Err(NameError::BadStart { name, found: first });
+        }
+        let last = name.chars().next_back().unwrap_or(first);
+        if !last.is_ascii_alphanumeric() {
+            return Err(NameError::BadEnd { name, found: last });
         }
         if name.len() > MAX_NAME_LEN {
             let len = name.len();
@@ -432,7 +445,12 @@ mod tests {
             Name::new("-a"),
             Err(NameError::BadStart { found: '-', .. })
         ));
+        assert!(matches!(
+            Name::new("a."),
+            Err(NameError::BadEnd { found: '.', .. })
+        ));
         assert!(Name::new("a".repeat(63)).is_ok());
+        assert!(Name::new("eu-west_1.prod").is_ok());
         assert!(matches!(
             Name::new("a".repeat(64)),
             Err(NameError::TooLong { len: 64, .. })

@@ -283,3 +283,61 @@ fn clearing_a_scope_removes_each_of_its_rules() {
     assert!(changes.iter().all(|c| c.kind() == ChangeKind::Removed));
     assert_eq!(p, fresh());
 }
+
+mod props {
+    use proptest::prelude::*;
+    use vigil_policy::{Name, Scope, check_id};
+
+    fn name() -> impl Strategy<Value = String> {
+        "[a-zA-Z0-9]([a-zA-Z0-9._-]{0,61}[a-zA-Z0-9])?"
+    }
+
+    fn scope() -> impl Strategy<Value = Scope> {
+        let n = || name().prop_map(|s| Name::new(s).unwrap());
+        prop_oneof![
+            Just(Scope::Global),
+            n().prop_map(Scope::Cluster),
+            n().prop_map(Scope::Environment),
+            n().prop_map(Scope::Application),
+            (n(), n()).prop_map(
+                |(application, environment)| Scope::ApplicationInEnvironment {
+                    application,
+                    environment
+                }
+            ),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn scope_text_round_trips(s in scope()) {
+            let text = s.to_string();
+            prop_assert_eq!(text.parse::<Scope>().unwrap(), s.clone());
+            let json = serde_json::to_string(&s).unwrap();
+            prop_assert_eq!(serde_json::from_str::<Scope>(&json).unwrap(), s);
+        }
+
+        #[test]
+        fn scope_order_follows_level_first(a in scope(), b in scope()) {
+            if a.level() != b.level() {
+                prop_assert_eq!(a.cmp(&b), a.level().cmp(&b.level()));
+            }
+        }
+
+        #[test]
+        fn any_text_parses_or_errs_without_panic(text in "\\PC{0,80}") {
+            let _ = text.parse::<Scope>();
+            let _ = Name::new(text.clone());
+            let _ = check_id(&text);
+        }
+
+        #[test]
+        fn canonical_ids_are_fixed_points(id in "(cve|CVE|ghsa|GHSA|pysec|GO|dsa|[A-Za-z]{1,8})-[0-9a-zA-Z:._-]{1,30}") {
+            if let Ok((canonical, shape)) = check_id(&id) {
+                let (again, shape_again) = check_id(canonical.as_str()).unwrap();
+                prop_assert_eq!(again, canonical);
+                prop_assert_eq!(shape_again, shape);
+            }
+        }
+    }
+}
