@@ -177,6 +177,35 @@ pub enum ScanState<'a> {
     Missing,
 }
 
+/// What the gate knew of the image's scan: [`ScanState`] without its details.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScanStatus {
+    /// A completed scan covering everything.
+    Completed,
+    /// A completed scan that could not cover everything.
+    Incomplete,
+    /// No completed scan.
+    Missing,
+}
+
+impl ScanStatus {
+    /// The stable name: `completed`, `incomplete`, `missing`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Completed => "completed",
+            Self::Incomplete => "incomplete",
+            Self::Missing => "missing",
+        }
+    }
+}
+
+impl fmt::Display for ScanStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The gate's answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -221,8 +250,8 @@ pub struct Blocking<'a> {
 pub struct GateDecision<'a> {
     /// Allow or block.
     pub decision: Decision,
-    /// `completed`, `incomplete` or `missing`.
-    pub scan: &'static str,
+    /// Completed, incomplete or missing.
+    pub scan: ScanStatus,
     /// Why the scan is incomplete (empty otherwise).
     pub incomplete_reasons: Vec<String>,
     /// The unscanned rule that decided an incomplete or missing scan (`None` for a
@@ -237,7 +266,7 @@ pub struct GateDecision<'a> {
 impl GateDecision<'_> {
     /// Whether the unscanned rule blocked (a missing or incomplete scan under `block`).
     pub fn blocked_as_unscanned(&self) -> bool {
-        self.scan != "completed"
+        self.scan != ScanStatus::Completed
             && self
                 .unscanned_rule
                 .is_some_and(|r| r.action == UnscannedAction::Block)
@@ -422,9 +451,9 @@ impl<'p> Evaluator<'p> {
         findings: impl IntoIterator<Item = FindingRef<'f>>,
     ) -> GateDecision<'_> {
         let (scan_name, reasons) = match scan {
-            ScanState::Completed => ("completed", Vec::new()),
-            ScanState::Incomplete { reasons } => ("incomplete", reasons.to_vec()),
-            ScanState::Missing => ("missing", Vec::new()),
+            ScanState::Completed => (ScanStatus::Completed, Vec::new()),
+            ScanState::Incomplete { reasons } => (ScanStatus::Incomplete, reasons.to_vec()),
+            ScanState::Missing => (ScanStatus::Missing, Vec::new()),
         };
         let mut blocking = Vec::new();
         let mut expired: Vec<&CveRule> = Vec::new();

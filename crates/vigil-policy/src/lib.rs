@@ -17,6 +17,45 @@
 //!
 //! Severities and vulnerability ids are the vulnerability database's own types
 //! ([`Severity`], [`VulnId`]), re-exported here.
+//!
+//! ```
+//! use std::time::{Duration, UNIX_EPOCH};
+//! use vigil_policy::*;
+//!
+//! let now = UNIX_EPOCH + Duration::from_secs(1_795_608_000); // passed in, never read here
+//! let mut policies = Policies::default(); // fresh install: allow everything
+//! let change = policies
+//!     .set_severity(Scope::Global, Severity::Critical, Action::Block)
+//!     .unwrap();
+//! assert_eq!(change.kind(), ChangeKind::Changed); // the store logs it as an AuditEntry
+//! let (rule, warning) = CveRule::new(
+//!     "app:web@env:prod".parse().unwrap(),
+//!     "CVE-2021-44228",
+//!     CveAction::Allow,
+//!     "alice",
+//!     "not reachable: JNDI lookups disabled",
+//!     now,
+//!     Some(time::parse_date("2026-12-31").unwrap()),
+//! )
+//! .unwrap();
+//! assert!(warning.is_none());
+//! policies.add_cve(rule);
+//!
+//! let target = Target {
+//!     cluster: Name::new("eu").unwrap(),
+//!     environment: Name::new("prod").unwrap(),
+//!     application: Name::new("web").unwrap(),
+//! };
+//! let evaluator = Evaluator::new(&policies, &target, now);
+//! let (id, aliases) = (VulnId::new("CVE-2021-44228"), [VulnId::new("GHSA-jfh8-c2jp-5v3q")]);
+//! let finding = FindingRef { id: &id, aliases: &aliases, severity: Severity::Critical, has_fix: true };
+//! let outcome = evaluator.evaluate(&finding);
+//! assert_eq!(outcome.verdict, Verdict::Whitelisted);
+//! assert_eq!(outcome.to_string(), "whitelisted by app:web@env:prod CVE-2021-44228 allow");
+//!
+//! let gate = evaluator.gate(ScanState::Completed, [finding]);
+//! assert_eq!(gate.decision, Decision::Allow);
+//! ```
 
 mod effective;
 mod eval;
@@ -30,7 +69,8 @@ pub use effective::{
     Effective, EffectiveCve, EffectiveSeverity, EffectiveUnscanned, Origin, effective,
 };
 pub use eval::{
-    Blocking, Decider, Decision, Evaluator, FindingRef, GateDecision, Outcome, ScanState, Verdict,
+    Blocking, Decider, Decision, Evaluator, FindingRef, GateDecision, Outcome, ScanState,
+    ScanStatus, Verdict,
 };
 pub use policies::{AuditEntry, Change, ChangeKind, LoadError, Policies, PolicyError};
 pub use rule::{

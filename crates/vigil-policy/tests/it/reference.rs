@@ -336,5 +336,33 @@ proptest! {
             prop_assert_eq!((e.from.as_ref().map(Scope::to_string), e.action), (Some(s), a));
         }
         prop_assert_eq!(shown.unscanned.action, reference.unscanned(&chain));
+        // And on CVE rules: every rule of the lineage, expired ones marked, the others
+        // overridden by the most specific live rule of their id when that is another rule.
+        let mut want_cves: Vec<(String, String, bool, Option<String>)> = Vec::new();
+        for rule in &reference.cve {
+            let Some(rank) = Reference::rank(&chain, &rule.scope.to_string()) else {
+                continue;
+            };
+            let expired = rule.expires.is_some_and(|e| e <= now());
+            let winner = reference
+                .cve
+                .iter()
+                .filter(|r| r.id == rule.id && r.expires.is_none_or(|e| e > now()))
+                .filter_map(|r| Some((Reference::rank(&chain, &r.scope.to_string())?, r)))
+                .max_by_key(|(rank, _)| *rank);
+            let overridden = match winner {
+                Some((w, r)) if !expired && w != rank => Some(r.scope.to_string()),
+                _ => None,
+            };
+            want_cves.push((rule.scope.to_string(), rule.id.to_string(), expired, overridden));
+        }
+        let mut got_cves: Vec<(String, String, bool, Option<String>)> = shown
+            .cve_rules
+            .iter()
+            .map(|c| (c.rule.scope.to_string(), c.rule.id.to_string(), c.expired, c.overridden_by.as_ref().map(Scope::to_string)))
+            .collect();
+        want_cves.sort();
+        got_cves.sort();
+        prop_assert_eq!(got_cves, want_cves);
     }
 }

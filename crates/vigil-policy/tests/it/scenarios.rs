@@ -314,7 +314,7 @@ fn unscanned_allow_lets_a_missing_scan_through() {
     let ev = Evaluator::new(&p, &target(), now());
     let gate = ev.gate(ScanState::Missing, []);
     assert_eq!(gate.decision, Decision::Allow);
-    assert_eq!(gate.scan, "missing");
+    assert_eq!(gate.scan, vigil_policy::ScanStatus::Missing);
     let rule = gate.unscanned_rule.unwrap();
     assert_eq!(
         (&rule.scope, rule.action),
@@ -356,7 +356,7 @@ fn incomplete_scan_follows_the_unscanned_setting() {
         findings.iter().map(Owned::as_ref),
     );
     assert_eq!(gate.decision, Decision::Allow);
-    assert_eq!(gate.scan, "incomplete");
+    assert_eq!(gate.scan, vigil_policy::ScanStatus::Incomplete);
     assert_eq!(gate.incomplete_reasons, reasons);
 
     p.set_unscanned(Scope::Global, Some(UnscannedAction::Block))
