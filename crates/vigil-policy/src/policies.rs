@@ -260,6 +260,10 @@ impl Policies {
                     }
                 }
                 Rule::Cve(rule) => {
+                    if let Err(e) = rule.validate() {
+                        problems.push(e.into());
+                        continue;
+                    }
                     let rules = p.cve.entry(rule.id.to_string()).or_default();
                     match rules.binary_search_by(|r| r.scope.cmp(&rule.scope)) {
                         Ok(_) => problems.push(dup),
@@ -328,6 +332,7 @@ impl Policies {
     }
 
     /// Adds a CVE rule, replacing the rule for the same id at the same scope if there is one.
+    /// The rule is one built by [`CveRule::new`] (or checked with [`CveRule::validate`]).
     pub fn add_cve(&mut self, rule: CveRule) -> Change {
         let scope = rule.scope.clone();
         let key = Key::Cve(rule.id.clone());

@@ -194,6 +194,14 @@ pub enum RuleError {
         /// What is wrong with it.
         problem: &'static str,
     },
+    /// A CVE rule whose id is not written the canonical way, so it would never match.
+    #[error("CVE rule for {id:?}: the id must be written {canonical:?} to match findings")]
+    NotCanonical {
+        /// The id as stored.
+        id: String,
+        /// The canonical form.
+        canonical: String,
+    },
     /// A CVE rule without a reason.
     #[error("CVE rule for {id} at {scope}: a reason is required and was empty")]
     EmptyReason {
@@ -354,39 +362,51 @@ impl CveRule {
         expires: Option<SystemTime>,
     ) -> Result<(CveRule, Option<RuleWarning>), RuleError> {
         let (id, shape) = check_id(id)?;
-        let (author, reason) = (author.into(), reason.into());
-        if reason.trim().is_empty() {
-            return Err(RuleError::EmptyReason {
-                id: id.to_string(),
-                scope,
-            });
-        }
-        if author.trim().is_empty() {
-            return Err(RuleError::EmptyAuthor {
-                id: id.to_string(),
-                scope,
-            });
-        }
-        if let Some(e) = expires.filter(|e| *e <= created) {
-            return Err(RuleError::ExpiresBeforeCreated {
-                id: id.to_string(),
-                scope,
-                expires: time::format(e),
-                created: time::format(created),
-            });
-        }
-        let warning =
-            (shape == IdShape::Unknown).then(|| RuleWarning::UnknownIdShape { id: id.to_string() });
         let rule = CveRule {
             scope,
             id,
             action,
-            author,
-            reason,
+            author: author.into(),
+            reason: reason.into(),
             created,
             expires,
         };
+        rule.validate()?;
+        let warning = (shape == IdShape::Unknown).then(|| RuleWarning::UnknownIdShape {
+            id: rule.id.to_string(),
+        });
         Ok((rule, warning))
+    }
+
+    /// Checks a rule built field by field as [`CveRule::new`] does: the id usable and in
+    /// canonical case, a reason and an author, an expiry after the creation.
+    /// [`crate::Policies::from_rules`] runs it on every stored rule.
+    pub fn validate(&self) -> Result<(), RuleError> {
+        let (canonical, _) = check_id(self.id.as_str())?;
+        let fail = |make: fn(String, Scope) -> RuleError| {
+            Err(make(self.id.to_string(), self.scope.clone()))
+        };
+        if canonical != self.id {
+            return Err(RuleError::NotCanonical {
+                id: self.id.to_string(),
+                canonical: canonical.to_string(),
+            });
+        }
+        if self.reason.trim().is_empty() {
+            return fail(|id, scope| RuleError::EmptyReason { id, scope });
+        }
+        if self.author.trim().is_empty() {
+            return fail(|id, scope| RuleError::EmptyAuthor { id, scope });
+        }
+        if let Some(e) = self.expires.filter(|e| *e <= self.created) {
+            return Err(RuleError::ExpiresBeforeCreated {
+                id: self.id.to_string(),
+                scope: self.scope.clone(),
+                expires: time::format(e),
+                created: time::format(self.created),
+            });
+        }
+        Ok(())
     }
 
     /// Whether the rule is expired at `now` (SPEC 6.5): from its expiry instant on.

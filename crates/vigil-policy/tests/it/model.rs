@@ -210,6 +210,15 @@ fn loading_reports_every_problem_at_once() {
             scope: scope("cluster:eu"),
             action: UnscannedAction::Block,
         }),
+        // Built field by field, bypassing CveRule::new: no reason, and a lower-case id.
+        Rule::Cve(CveRule {
+            reason: String::new(),
+            ..cve_rule("env:prod", "CVE-2016-2781", CveAction::Block, None)
+        }),
+        Rule::Cve(CveRule {
+            id: "cve-2016-2781".into(),
+            ..cve_rule("env:prod", "CVE-2016-2781", CveAction::Block, None)
+        }),
     ];
     let err = Policies::from_rules(rules).unwrap_err();
     assert_eq!(
@@ -227,6 +236,14 @@ fn loading_reports_every_problem_at_once() {
                 scope: scope("app:web"),
                 key: Key::Cve("CVE-2021-44228".into())
             },
+            PolicyError::Rule(RuleError::EmptyReason {
+                id: "CVE-2016-2781".into(),
+                scope: scope("env:prod")
+            }),
+            PolicyError::Rule(RuleError::NotCanonical {
+                id: "cve-2016-2781".into(),
+                canonical: "CVE-2016-2781".into()
+            }),
         ]
     );
     insta::assert_snapshot!(err.to_string());
