@@ -438,6 +438,29 @@ impl<'p> Evaluator<'p> {
         }
     }
 
+    /// The live CVE rules at the target's scopes that name none of the findings' ids, by
+    /// scope then id: whitelist entries that are no longer needed, or blacklist entries with
+    /// a typo, shown by `vigil explain` as cargo-deny reports ignores that were never hit.
+    pub fn unmatched<'f>(
+        &self,
+        findings: impl IntoIterator<Item = FindingRef<'f>>,
+    ) -> Vec<&'p CveRule> {
+        let seen: std::collections::HashSet<&str> = findings
+            .into_iter()
+            .flat_map(|f| f.ids())
+            .map(VulnId::as_str)
+            .collect();
+        let cve: &'p CveIndex = self.cve;
+        let mut out: Vec<&'p CveRule> = cve
+            .iter()
+            .filter(|(id, _)| !seen.contains(id.as_str()))
+            .flat_map(|(_, rules)| rules)
+            .filter(|r| self.target.covers(&r.scope) && !r.is_expired(self.now))
+            .collect();
+        out.sort_by(|a, b| a.scope.cmp(&b.scope).then_with(|| a.id.cmp(&b.id)));
+        out
+    }
+
     /// The gate (SPEC 6.6, 7.4): allow or block an image given its scan state and, for a
     /// completed or incomplete scan, its findings.
     ///

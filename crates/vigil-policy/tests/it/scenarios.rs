@@ -464,3 +464,43 @@ fn rules_of_other_targets_never_apply() {
     assert_eq!(verdict, Verdict::Allowed);
     assert_eq!(rule.unwrap().0, Scope::Global);
 }
+
+#[test]
+fn rules_that_match_no_finding_are_reported() {
+    let findings = [log4shell(), github("GHSA-j8r2-6x86-q33q")];
+    let mut p = fresh();
+    // Matches log4shell through its GHSA alias.
+    p.add_cve(cve_rule(
+        "app:web",
+        "GHSA-jfh8-c2jp-5v3q",
+        CveAction::Allow,
+        None,
+    ));
+    // A whitelist entry for a vulnerability the image no longer has.
+    p.add_cve(cve_rule(
+        "env:prod",
+        "CVE-2016-2781",
+        CveAction::Allow,
+        None,
+    ));
+    // Expired, and of another application: not reported.
+    p.add_cve(cve_rule(
+        "global",
+        "CVE-2009-4411",
+        CveAction::Allow,
+        Some(now() - days(1)),
+    ));
+    p.add_cve(cve_rule(
+        "app:api",
+        "CVE-2019-10906",
+        CveAction::Allow,
+        None,
+    ));
+    let ev = Evaluator::new(&p, &target(), now());
+    let unmatched: Vec<String> = ev
+        .unmatched(findings.iter().map(Owned::as_ref))
+        .iter()
+        .map(|r| format!("{} {}", r.scope, r.id))
+        .collect();
+    assert_eq!(unmatched, ["env:prod CVE-2016-2781"]);
+}
