@@ -97,6 +97,15 @@ pub enum Error {
         state: ScanState,
         action: &'static str,
     },
+    /// A refused policy change (global inherit, no such CVE rule, an invalid rule).
+    #[error(transparent)]
+    Policy(#[from] vigil_policy::PolicyError),
+    /// The stored policy rules do not load (written by another version, or edited by hand).
+    #[error(transparent)]
+    PolicyLoad(#[from] vigil_policy::LoadError),
+    /// A stored rule or audit entry does not decode.
+    #[error("stored policy rule {rule}: {problem}")]
+    StoredPolicy { rule: String, problem: String },
     /// The database failed.
     #[error(transparent)]
     Store(#[from] crate::Error),

@@ -19,6 +19,7 @@
 //! - Error messages name the input and the problem, never SQL (see [`Error`]).
 
 mod error;
+mod policy;
 mod types;
 mod validate;
 
@@ -30,6 +31,7 @@ mod sqlite;
 use std::time::SystemTime;
 
 pub use error::{Error, Kind};
+pub use policy::{AuditFilter, PolicyEdit};
 pub use types::{
     CompletedScan, Deployment, DeploymentFilter, Environment, NewDeployment, Pipeline, Scan,
     ScanFilter, ScanState,
@@ -125,6 +127,24 @@ pub trait Platform: Send + Sync {
         digest: &str,
         db_version: &str,
     ) -> Result<Option<CompletedScan>, Error>;
+
+    /// Every policy rule, on top of the defaults of a fresh install (SPEC 6.4).
+    async fn policies(&self) -> Result<vigil_policy::Policies, Error>;
+    /// Applies one policy change by `who` at `at` and writes its audit entries in the same
+    /// transaction (SPEC 6.5). The scope's cluster, environment and application must exist.
+    /// Returns the audit entries; an edit that changes nothing is returned as `unchanged`
+    /// and not logged.
+    async fn edit_policy(
+        &self,
+        edit: PolicyEdit,
+        who: &str,
+        at: SystemTime,
+    ) -> Result<Vec<vigil_policy::AuditEntry>, Error>;
+    /// The audit log, oldest first (the newest `filter.limit` entries).
+    async fn policy_audit(
+        &self,
+        filter: &AuditFilter,
+    ) -> Result<Vec<vigil_policy::AuditEntry>, Error>;
 }
 
 pub(crate) fn to_unix(t: SystemTime) -> i64 {

@@ -20,3 +20,7 @@ const CLAIM_SQL: &str = "UPDATE scans SET state = 'running', db_version = $1, st
     FOR UPDATE SKIP LOCKED)";
 
 super::sql::platform_impl!(PgDatabase);
+
+/// Policy changes take turns across replicas, so each audit entry's "before" is the rule it
+/// replaced (released at commit or rollback).
+const POLICY_LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(hashtext('vigil-policy'))";

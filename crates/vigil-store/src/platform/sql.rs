@@ -186,6 +186,22 @@ macro_rules! platform_impl {
                 .transpose()
         }
 
+        const RULE_COLUMNS: &str =
+            "scope, kind, key, action, author, reason, expires_at, changed_at";
+
+        fn rule_row(r: &DbRow) -> Result<vigil_policy::Rule, Error> {
+            $crate::platform::policy::rule_from_row(
+                r.get::<&str, _>(0),
+                r.get::<&str, _>(1),
+                r.get::<&str, _>(2),
+                r.get::<&str, _>(3),
+                r.get(4),
+                r.get(5),
+                r.get(6),
+                r.get(7),
+            )
+        }
+
         #[async_trait::async_trait]
         impl Platform for $Store {
             async fn add_cluster(&self, name: &str) -> Result<(), Error> {
@@ -214,7 +230,7 @@ macro_rules! platform_impl {
                     return Err(unknown(Kind::Cluster, name));
                 }
                 let envs = names(&mut tx, "SELECT name FROM environments WHERE cluster = $1 ORDER BY name", name, "find environments of cluster").await?;
-                let rules = names(&mut tx, "SELECT scope || ' ' || key FROM policy_rules WHERE cluster = $1 ORDER BY scope, kind, key", name, "find policy rules of cluster").await?;
+                let rules = names(&mut tx, "SELECT TRIM(scope || ' ' || kind || ' ' || key) FROM policy_rules WHERE cluster = $1 ORDER BY scope, kind, key", name, "find policy rules of cluster").await?;
                 if let Some(users) = describe_users(&[("environment", "environments", envs), ("policy rule", "policy rules", rules)]) {
                     return Err(Error::InUse { kind: Kind::Cluster, name: name.to_owned(), users });
                 }
@@ -291,7 +307,7 @@ macro_rules! platform_impl {
                     return Err(unknown(Kind::Environment, name));
                 }
                 let apps = names(&mut tx, "SELECT DISTINCT application FROM deployments WHERE environment = $1 ORDER BY application", name, "find deployments to environment").await?;
-                let rules = names(&mut tx, "SELECT scope || ' ' || key FROM policy_rules WHERE environment = $1 ORDER BY scope, kind, key", name, "find policy rules of environment").await?;
+                let rules = names(&mut tx, "SELECT TRIM(scope || ' ' || kind || ' ' || key) FROM policy_rules WHERE environment = $1 ORDER BY scope, kind, key", name, "find policy rules of environment").await?;
                 if let Some(users) = describe_users(&[("deployments of application", "deployments of applications", apps), ("policy rule", "policy rules", rules)]) {
                     return Err(Error::InUse { kind: Kind::Environment, name: name.to_owned(), users });
                 }
@@ -330,7 +346,7 @@ macro_rules! platform_impl {
                 }
                 let pipelines = names(&mut tx, "SELECT name FROM pipelines WHERE application = $1 ORDER BY name", name, "find pipelines of application").await?;
                 let envs = names(&mut tx, "SELECT DISTINCT environment FROM deployments WHERE application = $1 ORDER BY environment", name, "find deployments of application").await?;
-                let rules = names(&mut tx, "SELECT scope || ' ' || key FROM policy_rules WHERE application = $1 ORDER BY scope, kind, key", name, "find policy rules of application").await?;
+                let rules = names(&mut tx, "SELECT TRIM(scope || ' ' || kind || ' ' || key) FROM policy_rules WHERE application = $1 ORDER BY scope, kind, key", name, "find policy rules of application").await?;
                 if let Some(users) = describe_users(&[
                     ("pipeline", "pipelines", pipelines),
                     ("deployments to environment", "deployments to environments", envs),
@@ -661,6 +677,146 @@ macro_rules! platform_impl {
                      ORDER BY finished_at DESC, id DESC LIMIT 1"
                 );
                 completed(self, &sql, digest, Some(db_version)).await
+            }
+
+            async fn policies(&self) -> Result<vigil_policy::Policies, Error> {
+                let sql = format!("SELECT {RULE_COLUMNS} FROM policy_rules ORDER BY scope, kind, key");
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db("read policy rules"))?;
+                let rules = rows.iter().map(rule_row).collect::<Result<Vec<_>, _>>()?;
+                Ok(vigil_policy::Policies::from_rules(rules)?)
+            }
+
+            async fn edit_policy(
+                &self,
+                edit: $crate::platform::PolicyEdit,
+                who: &str,
+                at: SystemTime,
+            ) -> Result<Vec<vigil_policy::AuditEntry>, Error> {
+                use $crate::platform::policy::{changes, key_columns, rule_json, scope_entities, RuleRow};
+                validate::text(Kind::User, who)?;
+                let scope = edit.scope().clone();
+                let scope_text = scope.to_string();
+                let mut tx = begin_write(&self.pool).await.map_err(db("change policy"))?;
+                // Changes take turns, so each audit entry's "before" is what it replaced.
+                sqlx::query(POLICY_LOCK_SQL)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db("lock policy rules"))?;
+                let entities = scope_entities(&scope);
+                for (kind, name) in entities.iter().flatten() {
+                    let sql = match kind {
+                        Kind::Cluster => "SELECT 1 FROM clusters WHERE name = $1",
+                        Kind::Environment => "SELECT 1 FROM environments WHERE name = $1",
+                        _ => "SELECT 1 FROM applications WHERE name = $1",
+                    };
+                    if !exists(&mut tx, sql, name).await? {
+                        return Err(unknown(*kind, name));
+                    }
+                }
+                let sql = format!("SELECT {RULE_COLUMNS} FROM policy_rules WHERE scope = $1");
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(&scope_text)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db("read policy rules"))?;
+                let rules = rows.iter().map(rule_row).collect::<Result<Vec<_>, _>>()?;
+                let mut policies = vigil_policy::Policies::from_rules(rules)?;
+                let applied = edit.apply(&mut policies)?;
+                let [cluster, environment, application] = entities.map(|e| e.map(|(_, n)| n.to_owned()));
+                let mut entries = Vec::with_capacity(applied.len());
+                for change in applied {
+                    if changes(&change) {
+                        let (kind, key) = key_columns(&change.key);
+                        match &change.after {
+                            Some(rule) => {
+                                let row = RuleRow::new(rule, who, at);
+                                sqlx::query(
+                                    "INSERT INTO policy_rules (scope, cluster, environment, application, \
+                                     kind, key, action, author, reason, expires_at, changed_at) \
+                                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                                     ON CONFLICT (scope, kind, key) DO UPDATE SET \
+                                     action = excluded.action, author = excluded.author, \
+                                     reason = excluded.reason, expires_at = excluded.expires_at, \
+                                     changed_at = excluded.changed_at",
+                                )
+                                .bind(&row.scope)
+                                .bind(&cluster)
+                                .bind(&environment)
+                                .bind(&application)
+                                .bind(row.kind)
+                                .bind(&row.key)
+                                .bind(row.action)
+                                .bind(&row.author)
+                                .bind(&row.reason)
+                                .bind(row.expires_at)
+                                .bind(row.changed_at)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(or_constraint("write policy rule", || unknown(Kind::Scope, &scope_text)))?;
+                            }
+                            None => {
+                                sqlx::query("DELETE FROM policy_rules WHERE scope = $1 AND kind = $2 AND key = $3")
+                                    .bind(&scope_text)
+                                    .bind(kind)
+                                    .bind(&key)
+                                    .execute(&mut *tx)
+                                    .await
+                                    .map_err(db("remove policy rule"))?;
+                            }
+                        }
+                        sqlx::query(
+                            "INSERT INTO policy_audit (at, who, scope, kind, key, before, after) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        )
+                        .bind(to_unix(at))
+                        .bind(who)
+                        .bind(&scope_text)
+                        .bind(kind)
+                        .bind(&key)
+                        .bind(rule_json(&change.before))
+                        .bind(rule_json(&change.after))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db("write policy audit log"))?;
+                    }
+                    entries.push(vigil_policy::AuditEntry::new(who, from_unix(to_unix(at)), change));
+                }
+                tx.commit().await.map_err(db("change policy"))?;
+                Ok(entries)
+            }
+
+            async fn policy_audit(
+                &self,
+                filter: &$crate::platform::AuditFilter,
+            ) -> Result<Vec<vigil_policy::AuditEntry>, Error> {
+                let rows = sqlx::query(
+                    "SELECT who, at, scope, kind, key, before, after FROM policy_audit \
+                     WHERE ($1 IS NULL OR scope = $1) ORDER BY id DESC LIMIT $2",
+                )
+                .bind(filter.scope.as_ref().map(|s| s.to_string()))
+                .bind(i64::from(filter.limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db("read policy audit log"))?;
+                let mut out = rows
+                    .iter()
+                    .map(|r| {
+                        $crate::platform::policy::audit_from_row(
+                            r.get(0),
+                            r.get(1),
+                            r.get::<&str, _>(2),
+                            r.get::<&str, _>(3),
+                            r.get::<&str, _>(4),
+                            r.get::<Option<&str>, _>(5),
+                            r.get::<Option<&str>, _>(6),
+                        )
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                out.reverse();
+                Ok(out)
             }
         }
     };

@@ -19,3 +19,6 @@ const CLAIM_SQL: &str = "UPDATE scans SET state = 'running', db_version = $1, st
     WHERE id = (SELECT id FROM scans WHERE state = 'queued' ORDER BY id LIMIT 1)";
 
 super::sql::platform_impl!(SqliteDatabase);
+
+/// `BEGIN IMMEDIATE` already serialises writers.
+const POLICY_LOCK_SQL: &str = "SELECT 1";

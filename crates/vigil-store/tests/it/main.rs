@@ -5,4 +5,5 @@
 #![allow(clippy::print_stderr)] // tests say why they skip
 
 mod platform;
+mod platform_policy;
 mod story;
