@@ -19,9 +19,6 @@ pub enum Kind {
     Reference,
     User,
     DatabaseVersion,
-    Error,
-    VulnerabilityId,
-    Reason,
     Scope,
 }
 
@@ -39,9 +36,6 @@ impl Kind {
             Self::Reference => "image reference",
             Self::User => "user",
             Self::DatabaseVersion => "database version",
-            Self::Error => "scan error",
-            Self::VulnerabilityId => "vulnerability id",
-            Self::Reason => "reason",
             Self::Scope => "scope",
         }
     }

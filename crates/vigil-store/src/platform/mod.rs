@@ -147,6 +147,51 @@ pub trait Platform: Send + Sync {
     ) -> Result<Vec<vigil_policy::AuditEntry>, Error>;
 }
 
+/// The version of the vulnerability database that scans record (SPEC 7.3): `sha256:` and the
+/// first 16 hex digits of a hash over every source's name and content digest. Importing
+/// identical content keeps it; any change to any source changes it; an empty database has
+/// one too. Every process sharing the database computes the same value.
+pub async fn database_version(db: &dyn crate::Database) -> Result<String, crate::Error> {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for source in db.status().await? {
+        // Lengths first, so ("ab", "c") and ("a", "bc") hash apart.
+        for part in [&source.name, &source.digest] {
+            hash.update((part.len() as u64).to_le_bytes());
+            hash.update(part.as_bytes());
+        }
+    }
+    Ok(format!("sha256:{}", &hex::encode(hash.finalize())[..16]))
+}
+
+/// The deployment target of `application` in `environment` (its cluster looked up), as the
+/// gate evaluates it. Both must exist.
+pub async fn target(
+    db: &dyn Platform,
+    application: &str,
+    environment: &str,
+) -> Result<vigil_policy::Target, Error> {
+    use vigil_policy::Name;
+    let unknown = |kind, name: &str| Error::Unknown {
+        kind,
+        name: name.to_owned(),
+    };
+    let env = db
+        .environment(environment)
+        .await?
+        .ok_or_else(|| unknown(Kind::Environment, environment))?;
+    if !db.applications().await?.iter().any(|a| a == application) {
+        return Err(unknown(Kind::Application, application));
+    }
+    // Stored names passed the store's checks, which are stricter than Name's.
+    let name = |kind, n: &str| Name::new(n).map_err(|e| Error::invalid(kind, n, e.to_string()));
+    Ok(vigil_policy::Target {
+        cluster: name(Kind::Cluster, &env.cluster)?,
+        environment: name(Kind::Environment, &env.name)?,
+        application: name(Kind::Application, application)?,
+    })
+}
+
 pub(crate) fn to_unix(t: SystemTime) -> i64 {
     match t.duration_since(std::time::UNIX_EPOCH) {
         Ok(d) => d.as_secs().min(i64::MAX as u64) as i64,

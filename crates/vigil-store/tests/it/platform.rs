@@ -598,3 +598,99 @@ fn claims_are_exclusive() {
         assert_eq!(db.claim_scan("v", t(101)).await.unwrap(), None);
     });
 }
+
+fn ghsa_records() -> Vec<vigil_store::Record> {
+    let dir = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/fixtures/feeds/github-advisory-database"
+    ));
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "json") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    files
+        .iter()
+        .map(|p| {
+            let adv = vigil_vulndb::osv::parse_json_record(&std::fs::read(p).unwrap()).unwrap();
+            vigil_store::Record::new(&adv).unwrap()
+        })
+        .collect()
+}
+
+/// The database version scans record: the same for identical content, different after any
+/// change, and the same on both backends for the same imports.
+#[test]
+fn database_version_follows_imports() {
+    let seen = std::sync::Mutex::new(Vec::new());
+    on_both_backends("db_version", async |db| {
+        use vigil_store::platform::database_version;
+        let meta = |name: &str| vigil_store::SourceMeta {
+            name: name.into(),
+            format: "osv".into(),
+            location: format!("fixtures/{name}"),
+        };
+        let empty = database_version(&*db).await.unwrap();
+        let records = ghsa_records();
+        vigil_store::import(&*db, meta("ghsa"), records.clone())
+            .await
+            .unwrap();
+        let full = database_version(&*db).await.unwrap();
+        assert_ne!(full, empty);
+        let again = vigil_store::import(&*db, meta("ghsa"), records.clone())
+            .await
+            .unwrap();
+        assert!(again.unchanged);
+        assert_eq!(database_version(&*db).await.unwrap(), full);
+        vigil_store::import(&*db, meta("ghsa"), records[1..].to_vec())
+            .await
+            .unwrap();
+        let fewer = database_version(&*db).await.unwrap();
+        assert_ne!(fewer, full);
+        assert!(fewer.starts_with("sha256:") && fewer.len() == 23, "{fewer}");
+        seen.lock().unwrap().push((empty, full, fewer));
+    });
+    let seen = seen.into_inner().unwrap();
+    assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:?}");
+}
+
+/// The gate's target: the environment's cluster looked up, both names checked.
+#[test]
+fn targets() {
+    on_both_backends("targets", async |db| {
+        use vigil_store::platform::target;
+        db.add_cluster("eu-1").await.unwrap();
+        db.add_environment(&env("prod-eu", "eu-1", "prod"))
+            .await
+            .unwrap();
+        db.add_application("web").await.unwrap();
+        let t = target(&*db, "web", "prod-eu").await.unwrap();
+        assert_eq!(
+            (
+                t.cluster.as_str(),
+                t.environment.as_str(),
+                t.application.as_str()
+            ),
+            ("eu-1", "prod-eu", "web")
+        );
+        assert_eq!(
+            target(&*db, "web", "nope").await.unwrap_err().to_string(),
+            "environment \"nope\" does not exist"
+        );
+        assert_eq!(
+            target(&*db, "nope", "prod-eu")
+                .await
+                .unwrap_err()
+                .to_string(),
+            "application \"nope\" does not exist"
+        );
+    });
+}
