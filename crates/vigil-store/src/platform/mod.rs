@@ -111,6 +111,14 @@ pub trait Platform: Send + Sync {
     async fn complete_scan(&self, id: i64, report: &str, at: SystemTime) -> Result<Scan, Error>;
     /// Moves a queued or running scan to failed with its error (cut at 16 KiB).
     async fn fail_scan(&self, id: i64, error: &str, at: SystemTime) -> Result<Scan, Error>;
+    /// Fails every running scan started before `started_before`: its worker died or hung
+    /// (a crash mid-scan, a registry that never answers). Returns the scans failed, so the
+    /// caller can queue them again.
+    async fn fail_stale_scans(
+        &self,
+        started_before: SystemTime,
+        at: SystemTime,
+    ) -> Result<Vec<Scan>, Error>;
     /// One scan.
     async fn scan(&self, id: i64) -> Result<Option<Scan>, Error>;
     /// The report of a completed scan.

@@ -616,6 +616,27 @@ macro_rules! platform_impl {
                 }
             }
 
+            async fn fail_stale_scans(
+                &self,
+                started_before: SystemTime,
+                at: SystemTime,
+            ) -> Result<Vec<Scan>, Error> {
+                let sql = format!(
+                    "UPDATE scans SET state = 'failed', error = $3, finished_at = $2 \
+                     WHERE state = 'running' AND started_at < $1 RETURNING {SCAN_COLUMNS}"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(to_unix(started_before))
+                    .bind(to_unix(at))
+                    .bind("abandoned: still running at the deadline, its worker is gone")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db("fail stale scans"))?;
+                let mut out = rows.iter().map(scan_row).collect::<Result<Vec<_>, _>>()?;
+                out.sort_by_key(|s| s.id);
+                Ok(out)
+            }
+
             async fn scan(&self, id: i64) -> Result<Option<Scan>, Error> {
                 let sql = format!("SELECT {SCAN_COLUMNS} FROM scans WHERE id = $1");
                 let row = sqlx::query(sqlx::AssertSqlSafe(sql))

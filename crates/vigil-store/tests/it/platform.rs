@@ -596,6 +596,30 @@ fn claims_are_exclusive() {
         claimed.sort();
         assert_eq!(claimed, queued);
         assert_eq!(db.claim_scan("v", t(101)).await.unwrap(), None);
+
+        // Workers that never finish: their scans are failed after the deadline, and only
+        // theirs (a scan started at the deadline itself is left running).
+        let late = db.queue_scan(DIGEST_B, "late", t(200)).await.unwrap();
+        db.start_scan(late.id, "v", t(300)).await.unwrap();
+        let stale = db.fail_stale_scans(t(300), t(400)).await.unwrap();
+        assert_eq!(stale.iter().map(|s| s.id).collect::<Vec<_>>(), queued);
+        assert!(stale.iter().all(|s| {
+            s.state == ScanState::Failed
+                && s.finished_at == Some(t(400))
+                && s.error
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with("abandoned"))
+        }));
+        assert_eq!(
+            db.scan(late.id).await.unwrap().unwrap().state,
+            ScanState::Running
+        );
+        assert!(
+            db.fail_stale_scans(t(300), t(401))
+                .await
+                .unwrap()
+                .is_empty()
+        );
     });
 }
 
