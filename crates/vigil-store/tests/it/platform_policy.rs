@@ -496,3 +496,52 @@ fn apply_fallible(
         ClearScope(scope) => p.clear_scope(&scope)?,
     })
 }
+
+/// A policy change whose audit row cannot be written is not made at all (one transaction),
+/// and the failure names the operation, never the SQL.
+#[test]
+fn a_change_without_its_audit_row_is_not_made() {
+    crate::platform::rt().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let mut locations = vec![vigil_store::Location::Sqlite(dir.path().join("v.db"))];
+        locations.extend(crate::platform::fresh_postgres("policy_atomic").await);
+        for location in locations {
+            let db = vigil_store::open(&location).await.unwrap();
+            entities(&*db).await;
+            // Break the audit log behind the store's back.
+            let drop = "ALTER TABLE policy_audit RENAME TO policy_audit_gone";
+            match &location {
+                vigil_store::Location::Sqlite(path) => {
+                    use sqlx::Connection;
+                    let mut c =
+                        sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                            .await
+                            .unwrap();
+                    sqlx::query(drop).execute(&mut c).await.unwrap();
+                }
+                vigil_store::Location::Postgres(url) => {
+                    use sqlx::Connection;
+                    let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+                    sqlx::query(drop).execute(&mut c).await.unwrap();
+                }
+            }
+            let edit = PolicyEdit::SetSeverity {
+                scope: Scope::Global,
+                severity: Severity::Critical,
+                action: Action::Block,
+            };
+            let e = db.edit_policy(edit, "alice", t(1)).await.unwrap_err();
+            let message = e.to_string();
+            assert!(matches!(e, Error::Store(_)), "{message}");
+            assert!(
+                message.starts_with("database write policy audit log failed: "),
+                "{message}"
+            );
+            assert!(message.contains("policy_audit"), "{message}");
+            for sql in ["INSERT", "VALUES", "SELECT"] {
+                assert!(!message.contains(sql), "{message}");
+            }
+            assert_eq!(db.policies().await.unwrap(), Policies::default());
+        }
+    });
+}
