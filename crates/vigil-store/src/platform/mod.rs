@@ -174,8 +174,11 @@ pub async fn database_version(db: &dyn crate::Database) -> Result<String, crate:
 
 /// The deployment target of `application` in `environment` (its cluster looked up), as the
 /// gate evaluates it. Both must exist.
-pub async fn target(
-    db: &dyn Platform,
+///
+/// Generic rather than `&dyn Platform`, so a `&dyn Database` is accepted without trait
+/// upcasting (Rust 1.86; the workspace supports 1.85).
+pub async fn target<P: Platform + ?Sized>(
+    db: &P,
     application: &str,
     environment: &str,
 ) -> Result<vigil_policy::Target, Error> {
