@@ -447,36 +447,56 @@ proptest! {
 
     /// Any sequence of edits, refused ones included, leaves the store holding exactly what
     /// vigil-policy holds after the same edits in memory, and the audit log listing exactly
-    /// the changes it returned (SQLite; the stories above cover PostgreSQL).
+    /// the changes it returned; on SQLite, and on a fresh PostgreSQL database per case when
+    /// a URL is set.
     #[test]
     fn stored_rules_follow_the_crate(edits in prop::collection::vec(arb_edit(), 1..30)) {
         crate::platform::rt().block_on(async {
             let dir = tempfile::tempdir().unwrap();
-            let db = vigil_store::open(&vigil_store::Location::Sqlite(dir.path().join("v.db"))).await.unwrap();
-            entities(&*db).await;
-            let mut oracle = Policies::default();
-            let mut expected_log = Vec::new();
-            for (i, edit) in edits.into_iter().enumerate() {
-                let at = t(200 + i as u64);
-                let mut copy = oracle.clone();
-                let stored = db.edit_policy(edit.clone(), "prop", at).await;
-                let in_memory = apply_fallible(&mut copy, edit);
-                match (stored, in_memory) {
-                    (Ok(entries), Ok(changes)) => {
-                        let expected: Vec<AuditEntry> = changes.into_iter().map(|c| AuditEntry::new("prop", at, c)).collect();
-                        prop_assert_eq!(&entries, &expected);
-                        expected_log.extend(expected.into_iter().filter(|e| e.change != ChangeKind::Unchanged));
-                        oracle = copy;
-                    }
-                    (Err(Error::Policy(a)), Err(b)) => prop_assert_eq!(a, b),
-                    (s, m) => prop_assert!(false, "store {s:?} but in memory {m:?}"),
-                }
-                prop_assert_eq!(db.policies().await.unwrap(), oracle.clone());
+            let mut locations = vec![vigil_store::Location::Sqlite(dir.path().join("v.db"))];
+            locations.extend(crate::platform::fresh_postgres("policy_prop").await);
+            for location in locations {
+                let db = vigil_store::open(&location).await.unwrap();
+                check_edits(&*db, edits.clone()).await?;
             }
-            prop_assert_eq!(db.policy_audit(&AuditFilter::default()).await.unwrap(), expected_log);
-            Ok(())
+            Ok::<(), TestCaseError>(())
         })?;
     }
+}
+
+async fn check_edits(db: &dyn Database, edits: Vec<PolicyEdit>) -> Result<(), TestCaseError> {
+    entities(db).await;
+    let mut oracle = Policies::default();
+    let mut expected_log = Vec::new();
+    for (i, edit) in edits.into_iter().enumerate() {
+        let at = t(200 + i as u64);
+        let mut copy = oracle.clone();
+        let stored = db.edit_policy(edit.clone(), "prop", at).await;
+        let in_memory = apply_fallible(&mut copy, edit);
+        match (stored, in_memory) {
+            (Ok(entries), Ok(changes)) => {
+                let expected: Vec<AuditEntry> = changes
+                    .into_iter()
+                    .map(|c| AuditEntry::new("prop", at, c))
+                    .collect();
+                prop_assert_eq!(&entries, &expected);
+                expected_log.extend(
+                    expected
+                        .into_iter()
+                        .filter(|e| e.change != ChangeKind::Unchanged),
+                );
+                oracle = copy;
+            }
+            (Err(Error::Policy(a)), Err(b)) => prop_assert_eq!(a, b),
+            (s, m) => prop_assert!(false, "store {s:?} but in memory {m:?}"),
+        }
+        prop_assert_eq!(db.policies().await.unwrap(), oracle.clone());
+    }
+    prop_assert_eq!(
+        db.policy_audit(&AuditFilter::default()).await.unwrap(),
+        expected_log
+    );
+    Ok(())
 }
 
 fn apply_fallible(
