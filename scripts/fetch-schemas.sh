@@ -6,6 +6,8 @@
 #   bom-1.5.schema.json, bom-1.6.schema.json, spdx.schema.json, jsf-0.82.schema.json
 #                            CycloneDX's schemas, as shipped in the PyPI package
 #                            cyclonedx-python-lib (pinned below)
+#   spdx-2.3.schema.json     the SPDX project's SPDX 2.3 JSON schema, as shipped in the
+#                            serde-spdx crate's source (a dev-dependency of vigil-sbom)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${1:-target/schemas}"
@@ -31,5 +33,12 @@ with zipfile.ZipFile(whl) as z:
         if "schema/_res/" in n and base in names:
             open(f"{out}/{names[base]}", "wb").write(z.read(n))
 PY
+fi
+if [ ! -e "$OUT/spdx-2.3.schema.json" ]; then
+  dir="$(cargo metadata --format-version 1 | /usr/bin/python3 -c '
+import json, sys, os
+m = json.load(sys.stdin)
+print(next(os.path.dirname(p["manifest_path"]) for p in m["packages"] if p["name"] == "serde-spdx"))')"
+  cp "$dir/schemas/spdx_2_3.json" "$OUT/spdx-2.3.schema.json"
 fi
 ls "$OUT"

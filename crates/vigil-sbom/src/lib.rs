@@ -21,7 +21,7 @@
 //!   NAME VERSION`), else the package manager's default (a dpkg package without `Source:`
 //!   is its own source; an apk package without origin likewise; rpm has none).
 //! - The distribution comes from the CycloneDX `operating-system` component or the SPDX
-//!   package whose `primaryPackagePurpose` is `OPERATING-SYSTEM`, else from the first
+//!   package whose `primaryPackagePurpose` is `OPERATING_SYSTEM`, else from the first
 //!   `distro=ID-VERSION` purl qualifier. Debian's point release is cut to its major
 //!   number (`12.15` is `Debian:12` in advisories, as `debian_version` is read).
 //! - The image (reference, manifest digest, layers) comes from CycloneDX

@@ -2,7 +2,8 @@
 //!
 //! Traps: SPDX has no field for a distribution, a layer or a source package version, so
 //! tools agree on conventions: the image and the distribution are packages whose
-//! `primaryPackagePurpose` is `CONTAINER` and `OPERATING-SYSTEM` (2.3; Trivy), the source
+//! `primaryPackagePurpose` is `CONTAINER` and `OPERATING_SYSTEM` (the spelling of the 2.3
+//! JSON schema; the spec's prose and Trivy write `OPERATING-SYSTEM`, read too), the source
 //! package is prose in `sourceInfo` (`built package from: NAME VERSION`), and other facts
 //! are annotations (Trivy: `Key: value`; vigil: `vigil:key=value`). The document
 //! `DESCRIBES` its subject, which is the image, not one of its packages. The external
@@ -91,7 +92,11 @@ pub(crate) fn parse(raw: RawDoc) -> Parsed {
         let is_described = p.spdx_id.as_ref().is_some_and(|id| described.contains(id));
         match p.purpose.as_deref() {
             Some("CONTAINER") if out.image.is_none() => out.image = Some(it),
-            Some("OPERATING-SYSTEM") if out.os.is_none() && it.purl.is_none() => out.os = Some(it),
+            Some("OPERATING_SYSTEM" | "OPERATING-SYSTEM")
+                if out.os.is_none() && it.purl.is_none() =>
+            {
+                out.os = Some(it)
+            }
             _ if is_described && it.purl.is_none() && subject.is_none() => subject = Some(it),
             _ => out.packages.push(it),
         }
@@ -278,7 +283,7 @@ pub(crate) fn write(inv: &Inventory, t: SystemTime, w: impl Write) -> Result<(),
             source_info: None,
             description: d.pretty_name.as_deref(),
             external_refs: Vec::new(),
-            purpose: "OPERATING-SYSTEM",
+            purpose: "OPERATING_SYSTEM",
             annotations: annotations(props),
         });
         relationships.push(Relationship {

