@@ -4,6 +4,7 @@
 mod errors;
 mod fuzz;
 mod peer;
+mod pkgdb;
 mod roundtrip;
 mod schema;
 mod support;
