@@ -116,9 +116,7 @@ fn inventory_of(dir: &std::path::Path, files: &[&str], at: &str, distro: &Distro
 }
 
 /// The package facts a purl carries (no layer, no path).
-fn facts(
-    inv: &Inventory,
-) -> Vec<(
+type Facts = (
     String,
     String,
     String,
@@ -126,7 +124,9 @@ fn facts(
     Option<String>,
     Option<String>,
     String,
-)> {
+);
+
+fn facts(inv: &Inventory) -> Vec<Facts> {
     inv.packages
         .iter()
         .map(|p| {
