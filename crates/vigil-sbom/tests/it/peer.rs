@@ -101,3 +101,42 @@ fn trivy_sboms_list_the_packages_vigil_finds() {
         }
     }
 }
+
+/// CycloneDX 1.4, 1.5 and 1.6 from a second producer (`cyclonedx-py environment` on a venv
+/// with the app image's Python packages) read into exactly what `pip list` says is
+/// installed there.
+#[test]
+fn cyclonedx_py_sboms_of_each_spec_version_list_what_pip_lists() {
+    let Some(dir) = peer_sboms() else { return };
+    let have = dir.join("pyenv.pip-list.json").exists();
+    if crate::support::require(have, "cyclonedx-py's SBOMs (scripts/make-peer-sboms.sh)").is_none()
+    {
+        return;
+    }
+    let pip: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(dir.join("pyenv.pip-list.json")).unwrap()).unwrap();
+    let expected: BTreeSet<(String, String, String)> = pip
+        .iter()
+        .map(|p| {
+            (
+                "pypi".to_owned(),
+                p["name"].as_str().unwrap().to_owned(),
+                p["version"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        expected.iter().any(|(_, n, _)| n == "Jinja2"),
+        "{expected:?}"
+    );
+    for sv in ["1.4", "1.5", "1.6"] {
+        let file = dir.join(format!("pyenv.cyclonedx-{sv}.json"));
+        let raw: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        assert_eq!(raw["specVersion"], sv);
+        let inv = vigil_sbom::read(&file).unwrap_or_else(|e| panic!("{e}"));
+        assert!(inv.errors.is_empty(), "{sv}: {:?}", inv.errors);
+        assert_eq!(language_packages(&inv), expected, "CycloneDX {sv}");
+        assert!(inv.distro.is_none());
+    }
+}
