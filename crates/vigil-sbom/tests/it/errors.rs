@@ -160,3 +160,26 @@ fn format_names() {
         "unknown sbom format \"xml\" (expected cyclonedx or spdx)"
     );
 }
+
+/// Nested components are read at any depth the JSON parser allows; deeper nesting is a
+/// clear error, not a stack overflow.
+#[test]
+fn deeply_nested_components() {
+    let nest = |depth: usize| {
+        let mut c = serde_json::json!({"type": "library", "name": "leaf", "version": "1.0.0", "purl": "pkg:npm/leaf@1.0.0"});
+        for i in 0..depth {
+            c = serde_json::json!({"type": "library", "name": format!("n{i}"), "version": "1", "purl": format!("pkg:npm/n{i}@1"), "components": [c]});
+        }
+        serde_json::json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [c]})
+            .to_string()
+    };
+    let inv = read_from(nest(60).as_bytes(), "deep.json").unwrap();
+    assert_eq!(inv.packages.len(), 61);
+    let e = read_from(nest(200).as_bytes(), "deeper.json")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("sbom deeper.json: malformed JSON: recursion limit exceeded"),
+        "{e}"
+    );
+}
