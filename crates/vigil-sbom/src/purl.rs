@@ -294,6 +294,50 @@ mod tests {
     }
 
     #[test]
+    fn every_supported_type_gives_its_ecosystem() {
+        for (purl, eco, name, version) in [
+            (
+                "pkg:cargo/smallvec@0.6.9",
+                PkgType::Cargo,
+                "smallvec",
+                "0.6.9",
+            ),
+            ("pkg:gem/rack@2.2.3", PkgType::Gem, "rack", "2.2.3"),
+            (
+                "pkg:nuget/Newtonsoft.Json@12.0.1",
+                PkgType::Nuget,
+                "Newtonsoft.Json",
+                "12.0.1",
+            ),
+            (
+                "pkg:golang/stdlib@v1.21.5",
+                PkgType::Golang,
+                "stdlib",
+                "v1.21.5",
+            ),
+            (
+                "pkg:apk/alpine/musl@1.2.4-r0?arch=x86_64",
+                PkgType::Apk,
+                "musl",
+                "1.2.4-r0",
+            ),
+            (
+                "pkg:rpm/fedora/curl@7.50.3-1.fc25?arch=i386",
+                PkgType::Rpm,
+                "curl",
+                "7.50.3-1.fc25",
+            ),
+        ] {
+            let p = parse(purl, None).unwrap();
+            assert_eq!(
+                (p.ecosystem, p.name.as_str(), p.version.as_str()),
+                (eco, name, version),
+                "{purl}"
+            );
+        }
+    }
+
+    #[test]
     fn unusable_purls_say_why() {
         assert_eq!(
             parse("pkg:github/a/b@1", None).unwrap_err().to_string(),
