@@ -13,6 +13,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Feed imports and scans allocate many small short-lived values on several threads;
+/// mimalloc's per-thread heaps do that faster than glibc's malloc (about a fifth of an
+/// import's time went to malloc and free).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     init_logging(&cli.global);

@@ -55,8 +55,9 @@ fn meta(name: &str) -> SourceMeta {
     }
 }
 
-fn records(advs: &[Advisory]) -> Vec<Record> {
-    advs.iter().map(|a| Record::new(a).unwrap()).collect()
+/// Records as the backend stores them (packed JSON on SQLite).
+fn records(db: &dyn Database, advs: &[Advisory]) -> Vec<Record> {
+    advs.iter().map(|a| db.prepare(a).unwrap()).collect()
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -124,13 +125,15 @@ fn story() {
 
         let ghsa = ghsa();
         let ghsa_advs: Vec<Advisory> = ghsa.iter().map(|(a, _)| a.clone()).collect();
-        let stats = import(&*db, meta("ghsa"), records(&ghsa_advs))
+        let stats = import(&*db, meta("ghsa"), records(&*db, &ghsa_advs))
             .await
             .unwrap();
         assert_eq!(stats.records, ghsa.len() as u64);
         assert!(!stats.unchanged);
         let pypa = pypa();
-        let pstats = import(&*db, meta("pypa"), records(&pypa)).await.unwrap();
+        let pstats = import(&*db, meta("pypa"), records(&*db, &pypa))
+            .await
+            .unwrap();
         assert_eq!(pstats.records, pypa.len() as u64);
 
         // Spot check against the raw JSON: every GHSA file naming PyPI `jinja2` (any
@@ -236,7 +239,7 @@ fn story() {
         assert!(db.last_update().await.unwrap().is_some());
 
         // Re-importing the same data changes nothing.
-        let again = import(&*db, meta("ghsa"), records(&ghsa_advs))
+        let again = import(&*db, meta("ghsa"), records(&*db, &ghsa_advs))
             .await
             .unwrap();
         assert!(again.unchanged);
@@ -249,7 +252,9 @@ fn story() {
         let mut newer = ghsa_advs.clone();
         newer[0].summary = Some("updated summary".into());
         newer[0].modified = Some("2099-01-01T00:00:00Z".into());
-        let updated = import(&*db, meta("ghsa"), records(&newer)).await.unwrap();
+        let updated = import(&*db, meta("ghsa"), records(&*db, &newer))
+            .await
+            .unwrap();
         assert!(!updated.unchanged);
         assert_eq!(updated.records, ghsa.len() as u64);
         let got = db.advisory(newer[0].id.as_str()).await.unwrap();
@@ -260,7 +265,7 @@ fn story() {
             let copies = [ghsa_advs[0].clone(), newer[0].clone()];
             let recs: Vec<Record> = order
                 .iter()
-                .map(|&i| Record::new(&copies[i]).unwrap())
+                .map(|&i| db.prepare(&copies[i]).unwrap())
                 .collect();
             let s = import(&*db, meta("dups"), recs).await.unwrap();
             assert_eq!((s.records, s.duplicates), (1, 1));
@@ -296,7 +301,7 @@ fn distro_ecosystem_keys_keep_the_release() {
             .filter_map(|p| vigil_vulndb::osv::parse_json_record(&std::fs::read(&p).unwrap()).ok())
             .collect();
         assert!(advs.len() > 50);
-        let s = import(&*db, meta("osv-debian"), records(&advs))
+        let s = import(&*db, meta("osv-debian"), records(&*db, &advs))
             .await
             .unwrap();
         assert_eq!(s.records, advs.len() as u64);
@@ -370,4 +375,50 @@ fn bad_locations_give_clear_errors() {
 #[test]
 fn pep503_spellings_find_the_same_advisories() {
     assert_eq!(normalize_name("PyPI", "Jinja2"), "jinja2");
+}
+
+#[test]
+fn a_newer_duplicate_after_a_written_batch_replaces_every_index_row() {
+    on_both_backends("late_duplicate", async |db| {
+        // 700 distinct records (more than one written batch), then a newer copy of the
+        // first one that names another package and another alias: the old copy's rows
+        // were already written and must all go.
+        let base = &ghsa()[0].0;
+        let advs: Vec<Advisory> = (0..700)
+            .map(|i| {
+                let mut a = base.clone();
+                a.id = format!("VIGIL-TEST-{i:04}").as_str().into();
+                a.aliases = vec![format!("CVE-2099-{i:04}").as_str().into()];
+                a.modified = Some("2024-01-01T00:00:00Z".into());
+                a
+            })
+            .collect();
+        let mut newer = advs[0].clone();
+        newer.modified = Some("2025-01-01T00:00:00Z".into());
+        newer.summary = Some("newer copy".into());
+        newer.aliases = vec!["CVE-2099-9999".into()];
+        for a in &mut newer.affected {
+            a.package.name = "vigil-test-renamed".into();
+        }
+        let eco = newer.affected[0].package.ecosystem.clone();
+        let old_name = base.affected[0].package.name.clone();
+        let mut all = records(&*db, &advs);
+        all.push(db.prepare(&newer).unwrap());
+        let stats = import(&*db, meta("late"), all).await.unwrap();
+        assert_eq!((stats.records, stats.duplicates), (700, 1));
+
+        let by_new = db
+            .advisories_for(&[(eco.clone(), "vigil-test-renamed".into())])
+            .await
+            .unwrap();
+        assert_eq!(ids(&by_new), ["late:VIGIL-TEST-0000"]);
+        assert_eq!(by_new[0].advisory.summary.as_deref(), Some("newer copy"));
+        let by_old = db.advisories_for(&[(eco, old_name)]).await.unwrap();
+        assert_eq!(by_old.len(), 699, "the old copy's package row is gone");
+        assert!(db.advisory("CVE-2099-0000").await.unwrap().is_empty());
+        assert_eq!(
+            ids(&db.advisory("CVE-2099-9999").await.unwrap()),
+            ["late:VIGIL-TEST-0000"]
+        );
+    });
 }

@@ -264,33 +264,52 @@ fn import_one(
     let mut import = store.block_on(store.db().begin_import(meta))?;
     let bar = spinner(name);
     let mut skipped = 0u64;
-    let read = (|| -> anyhow::Result<()> {
-        for item in vigil_vulndb::open_feed(path, format) {
-            match item {
-                Ok(item) => {
-                    let record = Record::new(&item.advisory)
-                        .with_context(|| format!("feed {}", item.location))?;
-                    store.block_on(import.add(record))?;
-                    bar.inc(1);
-                }
-                Err(e) if !e.is_fatal() && skip_invalid => {
-                    skipped += 1;
-                    tracing::warn!("skipped: {e}");
-                }
-                Err(e) if !e.is_fatal() => {
-                    return Err(anyhow!(e)).context(Hint(
+    // Reading the feed (inflate, parse, serialise, compress) runs on its own thread while
+    // this one writes the previous records: a bounded channel keeps memory flat.
+    let db = store.db();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<anyhow::Result<Option<Record>>>(256);
+    let read = std::thread::scope(|scope| {
+        scope.spawn(move || {
+            for item in vigil_vulndb::open_feed(path, format) {
+                let msg = match item {
+                    Ok(item) => db
+                        .prepare(&item.advisory)
+                        .with_context(|| format!("feed {}", item.location))
+                        .map(Some),
+                    Err(e) if !e.is_fatal() && skip_invalid => {
+                        tracing::warn!("skipped: {e}");
+                        Ok(None)
+                    }
+                    Err(e) if !e.is_fatal() => Err(anyhow!(e)).context(Hint(
                         "pass --skip-invalid to import the other records and count the bad ones"
                             .into(),
-                    ));
+                    )),
+                    Err(e) => Err(anyhow!(e)),
+                };
+                let failed = msg.is_err();
+                // A closed channel means the writer stopped on an error of its own.
+                if tx.send(msg).is_err() || failed {
+                    break;
                 }
-                Err(e) => return Err(anyhow!(e)),
             }
-        }
-        if import.seen() == 0 {
-            bail!("{}: no advisories found (format {format})", path.display());
-        }
-        Ok(())
-    })();
+        });
+        let mut write = |rx: std::sync::mpsc::Receiver<anyhow::Result<Option<Record>>>| {
+            for msg in rx {
+                match msg? {
+                    Some(record) => {
+                        store.block_on(import.add(record))?;
+                        bar.inc(1);
+                    }
+                    None => skipped += 1,
+                }
+            }
+            if import.seen() == 0 {
+                bail!("{}: no advisories found (format {format})", path.display());
+            }
+            Ok(())
+        };
+        write(rx)
+    });
     if let Err(e) = read {
         bar.finish_and_clear();
         // Explicitly, inside the runtime: the source keeps its previous records.
