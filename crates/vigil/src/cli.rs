@@ -33,6 +33,8 @@ pub enum Command {
     Scan(cmd::scan::ScanArgs),
     /// List the packages installed in an image (OS packages, language packages)
     Inventory(cmd::inventory::InventoryArgs),
+    /// Write the packages of an image as an SBOM (CycloneDX or SPDX JSON)
+    Sbom(cmd::sbom::SbomArgs),
     /// Compare versions the way each ecosystem's package manager does
     #[command(subcommand)]
     Version(cmd::version::VersionCommand),

@@ -12,7 +12,8 @@ use crate::progress::LayerBar;
 #[derive(Debug, Args)]
 pub struct InventoryArgs {
     /// Image reference: oci:DIR[:TAG|@DIGEST], oci-archive:FILE[:TAG], docker-archive:FILE,
-    /// dir:ROOTFS, docker://HOST/REPO:TAG, HOST/REPO[:TAG|@DIGEST], or a path (sniffed)
+    /// dir:ROOTFS, docker://HOST/REPO:TAG, HOST/REPO[:TAG|@DIGEST], sbom:FILE (CycloneDX or
+    /// SPDX JSON), or a path (sniffed)
     pub image: String,
     #[command(flatten)]
     pub image_opts: ImageArgs,
@@ -70,12 +71,26 @@ impl ImageArgs {
     }
 }
 
+/// The inventory of `image`: an image in any form of SPEC 2.1, or `sbom:FILE`, an SBOM
+/// (CycloneDX or SPDX JSON) whose packages stand for the image's.
+pub fn read_inventory(
+    image: &str,
+    image_opts: &ImageArgs,
+    config: &Config,
+) -> anyhow::Result<vigil_scan::Inventory> {
+    if let Some(path) = image.strip_prefix("sbom:") {
+        let mut inv = vigil_sbom::read(path)?;
+        inv.image.reference = image.to_owned();
+        return Ok(inv);
+    }
+    let opts = image_opts.scan_options(config)?;
+    let bar = LayerBar::new();
+    Ok(vigil_scan::inventory(image, &opts, Some(&bar))?)
+}
+
 pub fn run(args: InventoryArgs) -> anyhow::Result<ExitStatus> {
     let config = Config::load()?;
-    let opts = args.image_opts.scan_options(&config)?;
-    let bar = LayerBar::new();
-    let inv = vigil_scan::inventory(&args.image, &opts, Some(&bar))?;
-    drop(bar);
+    let inv = read_inventory(&args.image, &args.image_opts, &config)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match args.format {

@@ -3,6 +3,7 @@
 pub mod config;
 pub mod db;
 pub mod inventory;
+pub mod sbom;
 pub mod scan;
 pub mod version;
 
@@ -13,6 +14,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Inventory(args) => inventory::run(args),
         Command::Scan(args) => scan::run(args),
+        Command::Sbom(args) => sbom::run(args),
         Command::Version(cmd) => version::run(cmd),
         Command::Db(cmd) => db::run(cmd),
         Command::Config(cmd) => config::run(cmd),

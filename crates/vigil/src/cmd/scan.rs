@@ -14,7 +14,6 @@ use crate::cmd::inventory::ImageArgs;
 use crate::config::Config;
 use crate::exit::{ExitStatus, Hint};
 use crate::output;
-use crate::progress::LayerBar;
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
@@ -74,10 +73,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
     }
     let updated = store.block_on(db.last_update())?;
 
-    let opts = args.image_opts.scan_options(&config)?;
-    let bar = LayerBar::new();
-    let inventory = vigil_scan::inventory(&args.image, &opts, Some(&bar))?;
-    drop(bar);
+    let inventory = crate::cmd::inventory::read_inventory(&args.image, &args.image_opts, &config)?;
 
     let keys: Vec<(String, String)> = vigil_scan::report::lookup_keys(&inventory)
         .into_iter()

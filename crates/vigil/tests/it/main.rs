@@ -3,4 +3,5 @@
 mod common;
 mod db;
 mod inventory;
+mod sbom;
 mod scan;
