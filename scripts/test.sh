@@ -16,7 +16,8 @@ ROOT="$(pwd)"
 # python3-cryptography); report schema validation (python3-jsonschema); PostgreSQL.
 PACKAGES=(debootstrap umoci skopeo docker-registry curl ca-certificates python3 python3-pip
   python3-apt python3-rpm python3-packaging python3-yaml python3-jwt python3-cryptography
-  python3-jsonschema rpm db5.3-util golang-go ruby isal zstd postgresql apache2-utils)
+  python3-jsonschema python3-venv rpm db5.3-util golang-go ruby isal zstd postgresql
+  apache2-utils)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -37,6 +38,11 @@ fi
 # The official SARIF and CycloneDX schemas the report tests validate against.
 export VIGIL_TEST_SCHEMAS="${VIGIL_TEST_SCHEMAS:-$ROOT/target/schemas}"
 scripts/fetch-schemas.sh "$VIGIL_TEST_SCHEMAS" >/dev/null
+
+# Peer SBOMs of the test images (Trivy, cyclonedx-py, in venvs under target/peer-tools),
+# which the SBOM reader is checked against.
+export VIGIL_TEST_PEER_SBOMS="${VIGIL_TEST_PEER_SBOMS:-$ROOT/target/peer-sboms}"
+scripts/make-peer-sboms.sh "$VIGIL_TEST_PEER_SBOMS" >/dev/null
 
 # A throwaway PostgreSQL for the store tests (SPEC 9.5: the same suite on both backends).
 if [ -z "${VIGIL_TEST_DATABASE_URL:-}" ] && [ -x scripts/pg-test-server.sh ]; then
