@@ -267,9 +267,14 @@ fn import_one(
     // Reading the feed (inflate, parse, serialise, compress) runs on its own thread while
     // this one writes the previous records: a bounded channel keeps memory flat.
     let db = store.db();
-    let (tx, rx) = std::sync::mpsc::sync_channel::<anyhow::Result<Option<Record>>>(256);
+    // Records travel in chunks: one wake-up and one entry into the async runtime per
+    // chunk instead of per record. `None` stands for a skipped invalid record.
+    const CHUNK: usize = 64;
+    type Chunk = Vec<anyhow::Result<Option<Record>>>;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(8);
     let read = std::thread::scope(|scope| {
         scope.spawn(move || {
+            let mut chunk: Chunk = Vec::with_capacity(CHUNK);
             for item in vigil_vulndb::open_feed(path, format) {
                 let msg = match item {
                     Ok(item) => db
@@ -287,21 +292,31 @@ fn import_one(
                     Err(e) => Err(anyhow!(e)),
                 };
                 let failed = msg.is_err();
-                // A closed channel means the writer stopped on an error of its own.
-                if tx.send(msg).is_err() || failed {
-                    break;
+                chunk.push(msg);
+                if failed || chunk.len() == CHUNK {
+                    // A closed channel means the writer stopped on an error of its own.
+                    let sent = tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
+                    if sent.is_err() || failed {
+                        return;
+                    }
                 }
             }
+            let _ = tx.send(chunk);
         });
-        let mut write = |rx: std::sync::mpsc::Receiver<anyhow::Result<Option<Record>>>| {
-            for msg in rx {
-                match msg? {
-                    Some(record) => {
-                        store.block_on(import.add(record))?;
-                        bar.inc(1);
+        let mut write = |rx: std::sync::mpsc::Receiver<Chunk>| {
+            for chunk in rx {
+                store.block_on(async {
+                    for msg in chunk {
+                        match msg? {
+                            Some(record) => {
+                                import.add(record).await?;
+                                bar.inc(1);
+                            }
+                            None => skipped += 1,
+                        }
                     }
-                    None => skipped += 1,
-                }
+                    anyhow::Ok(())
+                })?;
             }
             if import.seen() == 0 {
                 bail!("{}: no advisories found (format {format})", path.display());
