@@ -3,5 +3,6 @@
 mod common;
 mod db;
 mod inventory;
+mod lang_findings;
 mod sbom;
 mod scan;
