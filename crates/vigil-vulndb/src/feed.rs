@@ -78,6 +78,7 @@ pub fn open_feed_with(path: impl AsRef<Path>, format: FeedFormat, limits: Limits
         stack: vec![vec![(path, true)]],
         current: None,
         pending: VecDeque::new(),
+        parsed: VecDeque::new(),
         alpine: BTreeMap::new(),
         alpine_done: false,
         done: false,
@@ -92,7 +93,9 @@ pub struct Feed {
     /// The flag says whether the path was named by the caller (then any extension is read).
     stack: Vec<Vec<(PathBuf, bool)>>,
     current: Option<Source>,
-    pending: VecDeque<Result<FeedItem, FeedError>>,
+    pending: VecDeque<Result<Document, FeedError>>,
+    /// Items of a deferred OSV document parsed by `next`.
+    parsed: VecDeque<Result<FeedItem, FeedError>>,
     alpine: BTreeMap<String, FeedItem>,
     alpine_done: bool,
     done: bool,
@@ -103,10 +106,71 @@ enum Source {
     Debian(Box<DebianSource>),
 }
 
-impl Iterator for Feed {
-    type Item = Result<FeedItem, FeedError>;
+/// One document of a feed as [`Feed::documents`] yields it: a record already read, or an
+/// OSV file whose parsing is left to the caller ([`OsvDocument::parse`]), so that several
+/// threads can parse while one reads the feed.
+#[derive(Debug)]
+pub enum Document {
+    Parsed(Box<FeedItem>),
+    Osv(OsvDocument),
+}
 
-    fn next(&mut self) -> Option<Self::Item> {
+/// An OSV JSON or YAML document (one record or a list), read but not parsed yet.
+#[derive(Debug)]
+pub struct OsvDocument {
+    yaml: bool,
+    bytes: Vec<u8>,
+    location: Location,
+}
+
+impl OsvDocument {
+    /// Parses the document: its records, or the errors of the ones that do not parse.
+    pub fn parse(self) -> Vec<Result<FeedItem, FeedError>> {
+        let record_err = |record: Option<String>, source: ParseError| {
+            let mut location = self.location.clone();
+            location.record = record;
+            FeedError::Record { location, source }
+        };
+        let results = if self.yaml {
+            vec![osv::parse_yaml(&self.bytes)]
+        } else {
+            match osv::parse_json(&self.bytes) {
+                Ok(r) => r,
+                Err(e) => return vec![Err(record_err(None, e))],
+            }
+        };
+        results
+            .into_iter()
+            .map(|r| match r {
+                Ok(advisory) => {
+                    let mut location = self.location.clone();
+                    location.record = Some(advisory.id.to_string());
+                    Ok(FeedItem { advisory, location })
+                }
+                Err(e) => Err(record_err(e.id, e.error)),
+            })
+            .collect()
+    }
+}
+
+impl Document {
+    /// The records of the document, parsing it if needed.
+    pub fn into_items(self) -> Vec<Result<FeedItem, FeedError>> {
+        match self {
+            Document::Parsed(item) => vec![Ok(*item)],
+            Document::Osv(doc) => doc.parse(),
+        }
+    }
+}
+
+impl Feed {
+    /// The feed's documents in order, OSV documents unparsed (see [`Document`]). A fatal
+    /// error ends the sequence, as it ends the iterator.
+    pub fn documents(mut self) -> impl Iterator<Item = Result<Document, FeedError>> {
+        std::iter::from_fn(move || self.next_document())
+    }
+
+    fn next_document(&mut self) -> Option<Result<Document, FeedError>> {
         loop {
             if self.done {
                 return None;
@@ -136,10 +200,30 @@ impl Iterator for Feed {
             if !self.alpine_done {
                 self.alpine_done = true;
                 let joined = std::mem::take(&mut self.alpine);
-                self.pending.extend(joined.into_values().map(Ok));
+                self.pending.extend(
+                    joined
+                        .into_values()
+                        .map(|i| Ok(Document::Parsed(Box::new(i)))),
+                );
                 continue;
             }
             self.done = true;
+        }
+    }
+}
+
+impl Iterator for Feed {
+    type Item = Result<FeedItem, FeedError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(item) = self.parsed.pop_front() {
+                return Some(item);
+            }
+            match self.next_document()? {
+                Ok(doc) => self.parsed.extend(doc.into_items()),
+                Err(e) => return Some(Err(e)),
+            }
         }
     }
 }
@@ -171,7 +255,7 @@ impl Feed {
     }
 
     /// Handles one path from the walk; returns items to yield (possibly none).
-    fn open_path(&mut self, (path, named): (PathBuf, bool)) -> Vec<Result<FeedItem, FeedError>> {
+    fn open_path(&mut self, (path, named): (PathBuf, bool)) -> Vec<Result<Document, FeedError>> {
         let meta = match fs::metadata(&path) {
             Ok(m) => m,
             Err(e) => return vec![Err(io_err(loc(&path), &e))],
@@ -317,7 +401,7 @@ fn convert_document(
     bytes: &[u8],
     location: Location,
     alpine: &mut BTreeMap<String, FeedItem>,
-) -> Vec<Result<FeedItem, FeedError>> {
+) -> Vec<Result<Document, FeedError>> {
     let record_err = |record: Option<String>, source: ParseError| {
         let mut location = location.clone();
         location.record = record;
@@ -353,27 +437,11 @@ fn convert_document(
                 Err(e) => vec![Err(record_err(None, e))],
             }
         }
-        FeedFormat::Osv | FeedFormat::Auto => {
-            let results = if is_yaml_name(name) {
-                vec![osv::parse_yaml(bytes)]
-            } else {
-                match osv::parse_json(bytes) {
-                    Ok(r) => r,
-                    Err(e) => return vec![Err(record_err(None, e))],
-                }
-            };
-            results
-                .into_iter()
-                .map(|r| match r {
-                    Ok(advisory) => {
-                        let mut location = location.clone();
-                        location.record = Some(advisory.id.to_string());
-                        Ok(FeedItem { advisory, location })
-                    }
-                    Err(e) => Err(record_err(e.id, e.error)),
-                })
-                .collect()
-        }
+        FeedFormat::Osv | FeedFormat::Auto => vec![Ok(Document::Osv(OsvDocument {
+            yaml: is_yaml_name(name),
+            bytes: bytes.to_vec(),
+            location,
+        }))],
         FeedFormat::DebianTracker => vec![Err(record_err(
             None,
             ParseError::Syntax(
@@ -515,7 +583,7 @@ impl ZipSource {
         format: FeedFormat,
         limits: Limits,
         alpine: &mut BTreeMap<String, FeedItem>,
-    ) -> Option<Vec<Result<FeedItem, FeedError>>> {
+    ) -> Option<Vec<Result<Document, FeedError>>> {
         loop {
             let budget = limits.max_total_bytes.saturating_sub(self.total);
             let limit = limits.max_record_bytes.min(budget);
@@ -619,7 +687,7 @@ impl DebianSource {
         })
     }
 
-    fn next_item(&mut self, limits: Limits) -> Option<Vec<Result<FeedItem, FeedError>>> {
+    fn next_item(&mut self, limits: Limits) -> Option<Vec<Result<Document, FeedError>>> {
         let cve = self.order.next()?;
         let spans = self.spans.remove(&cve).unwrap_or_default();
         let mut location = loc(&self.path);
@@ -668,7 +736,10 @@ impl DebianSource {
         }
         let mut advisory = joined?;
         debian::sort_affected(&mut advisory);
-        Some(vec![Ok(FeedItem { advisory, location })])
+        Some(vec![Ok(Document::Parsed(Box::new(FeedItem {
+            advisory,
+            location,
+        })))])
     }
 }
 

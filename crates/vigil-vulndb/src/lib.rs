@@ -49,4 +49,4 @@ pub use model::{
 pub use severity::{Severity, SeveritySource};
 
 #[cfg(feature = "fs")]
-pub use feed::{Feed, FeedItem, Limits, open_feed, open_feed_with};
+pub use feed::{Document, Feed, FeedItem, Limits, OsvDocument, open_feed, open_feed_with};

@@ -19,7 +19,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use vigil_store::{Record, SourceMeta, SourceStatus, StoredAdvisory};
-use vigil_vulndb::{Event, FeedFormat};
+use vigil_vulndb::{Document, Event, FeedError, FeedFormat};
 
 use crate::config::{Config, Store};
 use crate::exit::{ExitStatus, Hint};
@@ -267,44 +267,96 @@ fn import_one(
     // Reading the feed (inflate, parse, serialise, compress) runs on its own thread while
     // this one writes the previous records: a bounded channel keeps memory flat.
     let db = store.db();
-    // Records travel in chunks: one wake-up and one entry into the async runtime per
-    // chunk instead of per record. `None` stands for a skipped invalid record.
+    // Three stages: one thread reads the feed (inflating zip entries), workers parse,
+    // serialise and pack its documents, and this thread writes the records in the feed's
+    // order (the import digest depends on it). Documents and records travel in numbered
+    // chunks over bounded channels, so memory stays flat whatever the feed's size.
     const CHUNK: usize = 64;
     type Chunk = Vec<anyhow::Result<Option<Record>>>;
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(8);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let (doc_tx, doc_rx) =
+        std::sync::mpsc::sync_channel::<(u64, Vec<Result<Document, FeedError>>)>(workers * 2);
+    // Shared by the workers only: when the last one stops, the reader's sends fail.
+    let doc_rx = std::sync::Arc::new(std::sync::Mutex::new(doc_rx));
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(u64, Chunk)>(workers * 2);
+    let prepare = |doc: Result<Document, FeedError>, out: &mut Chunk| -> bool {
+        let items = match doc {
+            Ok(doc) => doc.into_items(),
+            Err(e) => vec![Err(e)],
+        };
+        for item in items {
+            let msg = match item {
+                Ok(item) => db
+                    .prepare(&item.advisory)
+                    .with_context(|| format!("feed {}", item.location))
+                    .map(Some),
+                Err(e) if !e.is_fatal() && skip_invalid => {
+                    tracing::warn!("skipped: {e}");
+                    Ok(None)
+                }
+                Err(e) if !e.is_fatal() => Err(anyhow!(e)).context(Hint(
+                    "pass --skip-invalid to import the other records and count the bad ones".into(),
+                )),
+                Err(e) => Err(anyhow!(e)),
+            };
+            let failed = msg.is_err();
+            out.push(msg);
+            if failed {
+                return false;
+            }
+        }
+        true
+    };
     let read = std::thread::scope(|scope| {
         scope.spawn(move || {
-            let mut chunk: Chunk = Vec::with_capacity(CHUNK);
-            for item in vigil_vulndb::open_feed(path, format) {
-                let msg = match item {
-                    Ok(item) => db
-                        .prepare(&item.advisory)
-                        .with_context(|| format!("feed {}", item.location))
-                        .map(Some),
-                    Err(e) if !e.is_fatal() && skip_invalid => {
-                        tracing::warn!("skipped: {e}");
-                        Ok(None)
-                    }
-                    Err(e) if !e.is_fatal() => Err(anyhow!(e)).context(Hint(
-                        "pass --skip-invalid to import the other records and count the bad ones"
-                            .into(),
-                    )),
-                    Err(e) => Err(anyhow!(e)),
-                };
-                let failed = msg.is_err();
-                chunk.push(msg);
-                if failed || chunk.len() == CHUNK {
+            let mut seq = 0;
+            let mut chunk = Vec::with_capacity(CHUNK);
+            for doc in vigil_vulndb::open_feed(path, format).documents() {
+                chunk.push(doc);
+                if chunk.len() == CHUNK {
+                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
                     // A closed channel means the writer stopped on an error of its own.
-                    let sent = tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
-                    if sent.is_err() || failed {
+                    if doc_tx.send((seq, full)).is_err() {
+                        return;
+                    }
+                    seq += 1;
+                }
+            }
+            let _ = doc_tx.send((seq, chunk));
+        });
+        for _ in 0..workers {
+            let (tx, doc_rx, prepare) = (tx.clone(), doc_rx.clone(), &prepare);
+            scope.spawn(move || {
+                loop {
+                    let next = doc_rx.lock().map(|rx| rx.recv());
+                    let Ok(Ok((seq, docs))) = next else { return };
+                    let mut out = Chunk::with_capacity(docs.len());
+                    for doc in docs {
+                        if !prepare(doc, &mut out) {
+                            break;
+                        }
+                    }
+                    if tx.send((seq, out)).is_err() {
                         return;
                     }
                 }
+            });
+        }
+        drop((tx, doc_rx));
+        // Chunks arrive in any order; they are written in sequence.
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut next_seq = 0u64;
+        let ordered = rx.into_iter().flat_map(move |(seq, chunk)| {
+            waiting.insert(seq, chunk);
+            let mut ready = Vec::new();
+            while let Some(chunk) = waiting.remove(&next_seq) {
+                ready.push(chunk);
+                next_seq += 1;
             }
-            let _ = tx.send(chunk);
+            ready
         });
-        let mut write = |rx: std::sync::mpsc::Receiver<Chunk>| {
-            for chunk in rx {
+        let mut write = |chunks: &mut dyn Iterator<Item = Chunk>| {
+            for chunk in chunks {
                 store.block_on(async {
                     for msg in chunk {
                         match msg? {
@@ -323,7 +375,9 @@ fn import_one(
             }
             Ok(())
         };
-        write(rx)
+        // `ordered` owns the receiver: it is dropped when `write` returns, which stops
+        // the workers and then the reader if `write` stopped early.
+        write(&mut ordered.into_iter())
     });
     if let Err(e) = read {
         bar.finish_and_clear();
