@@ -9,6 +9,8 @@
 # to /dev/null, the floor of merely reading the feed. Ratios, not absolute times, are the
 # result (SPEC 10).
 #
+# Peak memory of the large import is printed too (GNU time): it must not grow with the feed.
+#
 # Environment: VIGIL_BENCH_COUNT (default 200000), VIGIL_BENCH_LARGE (a prebuilt zip),
 # VIGIL_TEST_DATABASE_URL (a PostgreSQL server; otherwise scripts/pg-test-server.sh starts
 # one when it can). Needs: python3, unzip, psql (for the PostgreSQL part).
@@ -67,10 +69,11 @@ t_peer=$(secs "$start" "$(now)")
 echo "peer: unzip -p of the large zip: ${t_peer} s"
 
 start=$(now)
-vigil_sqlite large db import --source large "$LARGE" >/dev/null
+/usr/bin/time -o "$WORK/rss" -f %M env -u VIGIL_DATABASE_URL VIGIL_DATA_DIR="$WORK/large" HOME="$WORK" \
+    "$BIN" db import --source large "$LARGE" >/dev/null
 t_sqlite=$(secs "$start" "$(now)")
 n_large=$(records vigil_sqlite large)
-echo "large, sqlite: $n_large records in ${t_sqlite} s = $(per_sec "$n_large" "$t_sqlite") records/s (target >= 20,000); $(ratio "$t_sqlite" "$t_peer")x unzip"
+echo "large, sqlite: $n_large records in ${t_sqlite} s = $(per_sec "$n_large" "$t_sqlite") records/s (target >= 20,000); $(ratio "$t_sqlite" "$t_peer")x unzip; peak RSS $(( $(cat "$WORK/rss") / 1024 )) MB"
 
 start=$(now)
 vigil_sqlite large db import --source large "$LARGE" >/dev/null
