@@ -39,6 +39,20 @@ const GO_MAGIC: &[u8; 14] = b"\xff Go buildinf:";
 /// The largest decompressed cargo-auditable JSON accepted, in bytes.
 pub(crate) const MAX_AUDIT_DATA: u64 = 8 * 1024 * 1024;
 
+/// ELF, Mach-O (32 and 64 bit, both byte orders, fat) and PE (the DOS stub) magics.
+pub(crate) fn is_object_file(prefix: &[u8]) -> bool {
+    const MAGICS: [&[u8]; 7] = [
+        b"\x7fELF",
+        &[0xfe, 0xed, 0xfa, 0xce],
+        &[0xfe, 0xed, 0xfa, 0xcf],
+        &[0xce, 0xfa, 0xed, 0xfe],
+        &[0xcf, 0xfa, 0xed, 0xfe],
+        &[0xca, 0xfe, 0xba, 0xbe],
+        b"MZ",
+    ];
+    MAGICS.iter().any(|m| prefix.starts_with(m))
+}
+
 pub(crate) fn parse(data: &[u8], path: &str) -> Result<Vec<Package>, Problem> {
     let Ok(file) = object::File::parse(data) else {
         return Ok(Vec::new());

@@ -13,6 +13,13 @@
 //! [`FileKind::Executable`]. Packages found inside a nested Java archive carry the path
 //! `outer.war!/WEB-INF/lib/inner.jar`.
 //!
+//! A language package whose metadata file an installed OS package lists (Debian's
+//! `python3-urllib3` ships `urllib3-1.26.12.egg-info/PKG-INFO`) is reported once, as the
+//! OS package: [`lists_files`] names the package databases that list files (dpkg's
+//! `info/*.list`, apk's `installed`) and [`owned_files`] reads from them the language
+//! metadata files they own, for the caller to drop those language packages (issue 7; see
+//! the `owned` module for why, and why executables are exempt).
+//!
 //! ```
 //! use vigil_detect::{detect, wants, Detection};
 //!
@@ -39,6 +46,7 @@ mod dotnet;
 mod dpkg;
 mod java;
 mod npm;
+mod owned;
 mod php;
 mod purl;
 mod python;
@@ -50,6 +58,7 @@ mod yarn;
 use serde::{Deserialize, Serialize};
 
 pub use distro::{Distro, DistroFacts, resolve_distro};
+pub use owned::{dpkg_list_owner, lists_files, owned_files};
 
 /// The largest file [`detect`] accepts, in bytes. rpm databases are the big ones (a
 /// Fedora workstation's `rpmdb.sqlite` is about 100 MiB); anything larger is refused
@@ -303,7 +312,7 @@ pub fn wants(path: &str) -> Option<FileKind> {
 }
 
 /// The language package files, by name (SPEC 3.3).
-fn wants_language(path: &str) -> Option<FileKind> {
+pub(crate) fn wants_language(path: &str) -> Option<FileKind> {
     let (dir, file) = path.rsplit_once('/').unwrap_or(("", path));
     let kind = match file {
         "package-lock.json" => Some(FileKind::NpmLock),
@@ -368,21 +377,38 @@ fn in_node_modules(dir: &str) -> bool {
     }
 }
 
-/// The largest executable [`wants_executable`] accepts, in bytes.
-pub const MAX_EXECUTABLE_SIZE: u64 = MAX_FILE_SIZE;
+/// The largest executable [`detect`] reads, in bytes. An executable is parsed from
+/// memory (the object file's section table usually sits at its end, so no prefix tells
+/// where the build info is), and this cap keeps a scan within SPEC 10.3's memory bound:
+/// real Go programs are 10 to 100 MiB (kubectl about 50 MiB). A larger object file is
+/// left unread and the caller reports it as a coverage gap, not silently.
+pub const MAX_EXECUTABLE_SIZE: u64 = 128 * 1024 * 1024;
+
+/// How many first bytes [`is_object_file`] needs.
+pub const OBJECT_MAGIC_LEN: usize = 4;
 
 /// Says whether the regular file at `path`, with permission bits `mode` and `size`
-/// bytes, should go to [`detect`] as [`FileKind::Executable`] (Go build info,
-/// cargo-auditable data). Binaries cannot be named up front, so the walker asks about
-/// every regular file with an executable bit; pseudo file systems and files larger than
-/// [`MAX_EXECUTABLE_SIZE`] are left out.
+/// bytes, may hold Go build info or cargo-auditable data and so should go to [`detect`]
+/// as [`FileKind::Executable`]. Binaries cannot be named up front, so the walker asks
+/// about every regular file with an executable bit; pseudo file systems and files too
+/// small to be an object file are left out. Files larger than [`MAX_EXECUTABLE_SIZE`]
+/// are wanted too, so that the caller can report them (after [`is_object_file`]) as
+/// binaries it did not read; [`detect`] refuses them.
 pub fn wants_executable(path: &str, mode: u32, size: u64) -> bool {
     let path = path.trim_start_matches("./").trim_start_matches('/');
     let pseudo = ["proc/", "sys/", "dev/"]
         .iter()
         .any(|p| path.starts_with(p));
     // the smallest ELF with a section table is larger than this
-    mode & 0o111 != 0 && (64..=MAX_EXECUTABLE_SIZE).contains(&size) && !pseudo
+    mode & 0o111 != 0 && size >= 64 && !pseudo
+}
+
+/// Whether the first bytes of a file (at least [`OBJECT_MAGIC_LEN`] of them) are the
+/// magic of an ELF, Mach-O (thin or fat) or PE object file: the only files in which
+/// [`detect`] can find Go or Rust dependencies. Scripts and data files with an exec bit
+/// fail this check, so a caller reads no more of them than the prefix.
+pub fn is_object_file(prefix: &[u8]) -> bool {
+    binary::is_object_file(prefix)
 }
 
 /// Parses one wanted file. `path` is recorded in each [`Package`] and in errors.
@@ -396,6 +422,12 @@ pub fn detect(kind: FileKind, path: &str, data: &[u8]) -> Result<Detection, Dete
         return Err(err(Problem::TooLarge {
             size,
             limit: MAX_FILE_SIZE,
+        }));
+    }
+    if kind == FileKind::Executable && size > MAX_EXECUTABLE_SIZE {
+        return Err(err(Problem::TooLarge {
+            size,
+            limit: MAX_EXECUTABLE_SIZE,
         }));
     }
     let result = match kind {
@@ -543,12 +575,40 @@ mod tests {
         assert!(wants_executable("usr/bin/docker-registry", 0o755, 1 << 20));
         assert!(!wants_executable("usr/bin/readme", 0o644, 1 << 20));
         assert!(!wants_executable("proc/self/exe", 0o755, 1 << 20));
-        assert!(!wants_executable(
+        // wanted, so that the caller reports it; detect refuses it
+        assert!(wants_executable(
             "usr/bin/huge",
             0o755,
             MAX_EXECUTABLE_SIZE + 1
         ));
         assert!(!wants_executable("usr/bin/empty", 0o755, 0));
+        assert!(!wants_executable("usr/bin/tiny", 0o755, 63));
+    }
+
+    #[test]
+    fn object_file_magic() {
+        assert!(is_object_file(b"\x7fELF\x02\x01"));
+        assert!(is_object_file(b"MZ\x90\x00"));
+        assert!(is_object_file(&[0xcf, 0xfa, 0xed, 0xfe]));
+        assert!(is_object_file(&[0xfe, 0xed, 0xfa, 0xce]));
+        assert!(is_object_file(&[0xca, 0xfe, 0xba, 0xbe]));
+        assert!(!is_object_file(b"#!/bin/sh\n"));
+        assert!(!is_object_file(b"\x7fEL"));
+        assert!(!is_object_file(b""));
+    }
+
+    #[test]
+    fn oversized_executables_are_refused() {
+        // a sparse file would be cheaper, but detect takes bytes: the check comes first
+        let big = vec![0u8; usize::try_from(MAX_EXECUTABLE_SIZE).unwrap() + 1];
+        let e = detect(FileKind::Executable, "usr/bin/huge", &big).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "usr/bin/huge: file is {} bytes, more than the limit of {MAX_EXECUTABLE_SIZE} bytes",
+                MAX_EXECUTABLE_SIZE + 1
+            )
+        );
     }
 
     #[test]

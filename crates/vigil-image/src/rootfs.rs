@@ -51,6 +51,16 @@ pub(crate) fn walk(root: &Path, limits: Limits, sink: &mut dyn Sink) -> Result<(
                 sink.symlink(&path, &target.to_string_lossy());
             } else if ft.is_file() {
                 if !sink.wants(&path, meta.len()) {
+                    let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions());
+                    if mode & 0o111 != 0 && sink.wants_executable(&path, mode, meta.len()) {
+                        let f = File::open(&full).map_err(io(&full))?;
+                        if !f.metadata().map_err(io(&full))?.is_file() {
+                            continue;
+                        }
+                        let mut data = f.take(limits.max_file_bytes);
+                        sink.executable(&path, meta.len(), &mut data)
+                            .map_err(|source| ErrorKind::Sink { path, source })?;
+                    }
                     continue;
                 }
                 if meta.len() > limits.max_file_bytes {

@@ -40,6 +40,21 @@ pub trait Sink {
     fn wants(&self, path: &str, size: u64) -> bool;
     /// The content of a wanted file. `data` yields at most the per-file limit.
     fn file(&mut self, path: &str, data: &mut dyn Read) -> io::Result<()>;
+    /// Whether the sink wants the regular file at `path`, which [`Sink::wants`] declined,
+    /// as an executable: asked only when `mode` (the tar header's mode, or the file's
+    /// permission bits in a root filesystem) has an execute bit. Binaries cannot be named
+    /// up front (Go build info, cargo-auditable data), so this is how a sink sees them.
+    fn wants_executable(&self, _path: &str, _mode: u32, _size: u64) -> bool {
+        false
+    }
+    /// The content of an executable that [`Sink::wants_executable`] wanted, with its
+    /// declared `size`. Unlike [`Sink::file`], a file over the per-file limit is not an
+    /// error of the walk: `data` stops at the limit and the sink, knowing `size`, decides
+    /// what to read (a prefix is enough to tell an object file from a script) and how to
+    /// report what it skips. What the sink leaves unread is skipped by the walker.
+    fn executable(&mut self, path: &str, _size: u64, data: &mut dyn Read) -> io::Result<()> {
+        self.file(path, data)
+    }
     /// A symbolic link at `path` with its target as stored (relative to the link's
     /// directory, or absolute meaning the image root). Never followed by the walker.
     fn symlink(&mut self, _path: &str, _target: &str) {}
@@ -419,6 +434,8 @@ fn walk_tar<R: Read>(
         let mut entry = entry?;
         let header = entry.header();
         let kind = header.entry_type();
+        // permission bits, for executables; an unreadable mode field is no exec bit
+        let mode = header.mode().unwrap_or(0);
         let size = entry.size();
         if kind.is_gnu_longname() || kind.is_gnu_longlink() {
             if size > PATH_MAX as u64 * 4 {
@@ -507,6 +524,19 @@ fn walk_tar<R: Read>(
         match kind {
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
                 if !sink.wants(&path, size) {
+                    if mode & 0o111 != 0 && sink.wants_executable(&path, mode, size) {
+                        let failed = Cell::new(false);
+                        let mut data = Watched {
+                            inner: (&mut entry).take(limits.max_file_bytes),
+                            failed: &failed,
+                        };
+                        if let Err(e) = sink.executable(&path, size, &mut data) {
+                            if failed.get() {
+                                return Err(WalkError::Io(e));
+                            }
+                            return Err(WalkError::Kind(ErrorKind::Sink { path, source: e }));
+                        }
+                    }
                     continue;
                 }
                 if size > limits.max_file_bytes {

@@ -14,7 +14,9 @@ use crate::merge::LayerResult;
 /// Bumped whenever what a layer yields changes shape or meaning (new detector, fixed parser),
 /// so old entries are not reused. The crate version is part of the key too, so a new release
 /// never reads an older release's entries.
-const CACHE_FORMAT: u32 = 1;
+/// 2: executables are read (Go build info, cargo-auditable data); only those with
+/// packages or errors are recorded.
+const CACHE_FORMAT: u32 = 2;
 const CACHE_KEY_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use serde::Serialize;
-use vigil_detect::Distro;
+use vigil_detect::{Detection, Distro};
 
 use crate::cache::LayerCache;
 use crate::merge::{FileOutcome, LayerResult, Merger};
@@ -106,16 +106,36 @@ impl vigil_image::Sink for Collector {
     fn wants(&self, path: &str, _size: u64) -> bool {
         // Oversized files are still accepted, so that `file` can report them as a detector
         // error instead of silently skipping them.
-        vigil_detect::wants(path).is_some()
+        vigil_detect::wants(path).is_some() || vigil_detect::lists_files(path)
     }
 
     fn file(&mut self, path: &str, data: &mut dyn Read) -> std::io::Result<()> {
-        let Some(kind) = vigil_detect::wants(path) else {
+        let kind = vigil_detect::wants(path);
+        let lists = vigil_detect::lists_files(path);
+        if kind.is_none() && !lists {
             return Ok(());
-        };
+        }
         let limit = vigil_detect::MAX_FILE_SIZE;
         let mut buf = Vec::new();
         data.take(limit + 1).read_to_end(&mut buf)?;
+        if lists && buf.len() as u64 <= limit {
+            // which language metadata files OS packages own (the rule in `inventory`); a
+            // broken list is reported with its database when that is a wanted file too
+            let owned = match vigil_detect::owned_files(path, &buf) {
+                Ok(owned) => owned,
+                Err(err) if kind.is_none() => {
+                    self.result
+                        .files
+                        .insert(path.to_string(), FileOutcome::Failed(err.to_string()));
+                    Vec::new()
+                }
+                Err(_) => Vec::new(),
+            };
+            self.result.owned.insert(path.to_string(), owned);
+        }
+        let Some(kind) = kind else {
+            return Ok(());
+        };
         let outcome = if buf.len() as u64 > limit {
             FileOutcome::Failed(format!(
                 "file is larger than the {limit} byte limit for package databases"
@@ -127,6 +147,57 @@ impl vigil_image::Sink for Collector {
             }
         };
         self.result.files.insert(path.to_string(), outcome);
+        Ok(())
+    }
+
+    /// Executables (Go build info, cargo-auditable data, SPEC 3.3): every regular file
+    /// with an exec bit that no detector names; see [`Collector::executable`].
+    fn wants_executable(&self, path: &str, mode: u32, size: u64) -> bool {
+        vigil_detect::wants_executable(path, mode, size)
+    }
+
+    /// Reads the first bytes only, and stops there unless they are an object file's magic
+    /// (scripts, data files): the walker skips the rest, so cold inventory speed stays that
+    /// of the layer's decompression. An object file larger than
+    /// [`vigil_detect::MAX_EXECUTABLE_SIZE`] is not read (memory stays bounded) and is
+    /// reported as a detector error, a gap in coverage, never silently dropped. An
+    /// executable without Go or Rust dependencies (most of them) is not recorded, so the
+    /// layer cache holds no entry for it.
+    fn executable(&mut self, path: &str, size: u64, data: &mut dyn Read) -> std::io::Result<()> {
+        let mut prefix = Vec::with_capacity(vigil_detect::OBJECT_MAGIC_LEN);
+        data.take(vigil_detect::OBJECT_MAGIC_LEN as u64)
+            .read_to_end(&mut prefix)?;
+        if !vigil_detect::is_object_file(&prefix) {
+            return Ok(());
+        }
+        let limit = vigil_detect::MAX_EXECUTABLE_SIZE;
+        if size > limit {
+            let message = format!(
+                "{path}: executable is {size} bytes, more than the {limit} byte limit for \
+                 binaries: its Go and Rust dependencies were not read"
+            );
+            self.result
+                .files
+                .insert(path.to_string(), FileOutcome::Failed(message));
+            return Ok(());
+        }
+        let mut buf = prefix;
+        buf.reserve_exact(usize::try_from(size).unwrap_or(0).saturating_sub(buf.len()));
+        data.take(limit + 1 - buf.len() as u64)
+            .read_to_end(&mut buf)?;
+        match vigil_detect::detect(vigil_detect::FileKind::Executable, path, &buf) {
+            Ok(Detection::Packages(pkgs)) if pkgs.is_empty() => {}
+            Ok(detection) => {
+                self.result
+                    .files
+                    .insert(path.to_string(), FileOutcome::Detected(detection));
+            }
+            Err(err) => {
+                self.result
+                    .files
+                    .insert(path.to_string(), FileOutcome::Failed(err.to_string()));
+            }
+        }
         Ok(())
     }
 
@@ -206,6 +277,7 @@ pub fn inventory(
         })
         .collect();
     dedupe_lock_and_installed(&mut packages);
+    drop_os_owned(&mut packages, &merged.owned);
     packages.sort();
     let errors = merged
         .errors
@@ -226,6 +298,59 @@ pub fn inventory(
         packages,
         errors,
     })
+}
+
+/// A language package whose metadata file an installed OS package lists is reported once,
+/// as the OS package (issue 7): Debian's `python3-urllib3` ships
+/// `usr/lib/python3/dist-packages/urllib3-1.26.12.egg-info/PKG-INFO`, and that urllib3 is
+/// the deb `python3-urllib3` (source `python-urllib3`), with Debian's version, patches and
+/// advisories, not a second, PyPI urllib3. The rule, exactly:
+///
+/// - The OS package databases that list files are read: dpkg's `var/lib/dpkg/info/*.list`
+///   (`NAME.list`, `NAME:ARCH.list`) and apk's `F:`/`R:` lines in `lib/apk/db/installed`
+///   (rpm's file lists are not read yet). Their final state counts (whiteouts apply), and
+///   a list counts only while its package is in the inventory (an installed package).
+/// - A language package is dropped when the file it was read from by name (a dist-info
+///   `METADATA`, an egg-info `PKG-INFO`, a gemspec, an installed `package.json`, a jar,
+///   a lock file; for a nested jar, the outermost archive) is in such a list.
+/// - Executables are exempt: a Go or Rust program embeds its dependencies, and the
+///   distribution tracks their vulnerabilities on the dependencies' source packages, so
+///   the modules in Debian's `/usr/bin/umoci` are still reported.
+/// - Packages installed by pip, npm or gem outside the OS package manager (e.g. in
+///   `/usr/local`) are listed by no OS package and are always reported.
+fn drop_os_owned(packages: &mut Vec<InventoryPackage>, owned: &[crate::merge::OwnedFile]) {
+    use std::collections::HashSet;
+    if owned.is_empty() {
+        return;
+    }
+    let installed: HashSet<(&str, &str)> = packages
+        .iter()
+        .filter(|p| p.ecosystem == "deb" || p.ecosystem == "apk")
+        .map(|p| (p.ecosystem.as_str(), p.name.as_str()))
+        .collect();
+    let files: HashSet<String> = owned
+        .iter()
+        .filter(|o| {
+            let ecosystem = if vigil_detect::dpkg_list_owner(&o.database).is_some() {
+                "deb"
+            } else {
+                "apk"
+            };
+            installed.contains(&(ecosystem, o.owner.as_str()))
+        })
+        .map(|o| o.path.clone())
+        .collect();
+    if files.is_empty() {
+        return;
+    }
+    packages.retain(|p| {
+        if p.ecosystem == "deb" || p.ecosystem == "apk" || p.ecosystem == "rpm" {
+            return true;
+        }
+        let file = p.path.split("!/").next().unwrap_or(&p.path);
+        // found by name (not an executable) and listed by an installed OS package
+        !(vigil_detect::wants(file).is_some() && files.contains(file))
+    });
 }
 
 /// Where a language package was read from, for [`dedupe_lock_and_installed`]: the project

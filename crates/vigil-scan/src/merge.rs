@@ -36,6 +36,12 @@ pub struct LayerResult {
     pub whiteouts: Vec<String>,
     /// Directories made opaque by `.wh..wh..opq` entries.
     pub opaque_dirs: Vec<String>,
+    /// Per OS package database that lists files (dpkg `info/*.list`, apk `installed`):
+    /// the language metadata files its packages own, each with the owning package
+    /// (`vigil_detect::owned_files`). A listed database with no such file is kept with an
+    /// empty list, so that it replaces what a lower layer said.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub owned: BTreeMap<String, Vec<(String, String)>>,
 }
 
 #[derive(Debug, Clone)]
@@ -60,11 +66,24 @@ pub struct MergedError {
     pub message: String,
 }
 
+/// A language metadata file that an OS package installed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedFile {
+    /// The file (normalised image path).
+    pub path: String,
+    /// The OS package that lists it.
+    pub owner: String,
+    /// The database that says so (`var/lib/dpkg/info/NAME.list`, `lib/apk/db/installed`).
+    pub database: String,
+}
+
 #[derive(Debug, Default)]
 pub struct Merged {
     pub distro_facts: Vec<(String, DistroFacts)>,
     pub packages: Vec<MergedPackage>,
     pub errors: Vec<MergedError>,
+    /// Language metadata files owned by OS packages, in the final state.
+    pub owned: Vec<OwnedFile>,
 }
 
 /// Package identity within one database file, for layer attribution.
@@ -76,6 +95,8 @@ pub struct Merger {
     state: BTreeMap<String, Entry>,
     /// Per database path: which layer introduced each package at its current version.
     introduced: HashMap<String, HashMap<PkgKey, (String, usize)>>,
+    /// Owned language files per listing database, as [`LayerResult::owned`].
+    owned: BTreeMap<String, Vec<(String, String)>>,
 }
 
 fn is_under(path: &str, dir: &str) -> bool {
@@ -93,6 +114,7 @@ impl Merger {
     fn remove_where(&mut self, pred: impl Fn(&str) -> bool) {
         self.state.retain(|path, _| !pred(path));
         self.introduced.retain(|path, _| !pred(path));
+        self.owned.retain(|path, _| !pred(path));
     }
 
     pub fn apply(&mut self, layer: usize, result: &LayerResult) {
@@ -102,8 +124,12 @@ impl Merger {
         for deleted in &result.whiteouts {
             self.remove_where(|p| p == deleted || is_under(p, deleted));
         }
+        for (database, files) in &result.owned {
+            self.owned.insert(database.clone(), files.clone());
+        }
         for (path, target) in &result.symlinks {
             self.introduced.remove(path);
+            self.owned.remove(path);
             self.state.insert(
                 path.clone(),
                 Entry::Symlink {
@@ -149,6 +175,15 @@ impl Merger {
 
     pub fn finish(self) -> Merged {
         let mut merged = Merged::default();
+        for (database, files) in &self.owned {
+            for (path, owner) in files {
+                merged.owned.push(OwnedFile {
+                    path: path.clone(),
+                    owner: owner.clone(),
+                    database: database.clone(),
+                });
+            }
+        }
         for (path, entry) in &self.state {
             match entry {
                 Entry::File { layer, outcome } => match outcome {

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# scripts/make-lang-images.sh OUTDIR
+#
+# Builds the real images of vigil-scan's language tests (issue 7), from real artefacts only:
+# Debian's packages and the programs installed on this machine, and (for the `lang` tag)
+# crates, npm and PyPI packages fetched by the ecosystems' own tools. Each image also stays
+# unpacked beside the layout, so that tests can read the same files with the oracles
+# (`go version -m`, `pip inspect`, `npm ls`) and scan it as a `dir:` root filesystem.
+#
+# Outputs (all under OUTDIR):
+#   oci/                  OCI image layout with the tags below
+#   go/rootfs/            tag `go`, layer 1: Go programs from Debian packages (umoci,
+#                         docker-registry) with their exec bit, the cargo-auditable `hello`
+#                         of vigil-detect's fixtures, a shell script (exec bit, not an object
+#                         file) and a copy of umoci without exec bit (must not be read)
+#   go/deleted.txt        layer 2 of `go` deletes these (whiteouts); go/rootfs is layer 1
+#   os-owned/rootfs/      tag `os-owned`: Debian's python3-urllib3 and python3-requests
+#                         unpacked by dpkg (status, info/*.list), and urllib3 and six
+#                         installed by pip into /usr/local (PyPI)
+#   os-owned/pip-inspect.json   `pip inspect --path` of the pip-installed directory
+#   build-info.txt        what was built from which versions
+#
+# Needs root (dpkg --root), umoci, apt-get (Debian's archive), go (for build-info.txt), pip
+# (PyPI). Re-runnable: each tag is rebuilt only when OUTDIR/.stamps/TAG is missing.
+set -euo pipefail
+[ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
+mkdir -p "$1"
+OUT="$(cd "$1" && pwd)"
+HERE="$(cd "$(dirname "$0")/.." && pwd)"
+PYTHON="${PYTHON:-python3}"
+STAMPS="$OUT/.stamps"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/make-lang-images.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$STAMPS"
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+cfg=(--os linux --architecture amd64 --author make-lang-images.sh)
+
+if [ ! -e "$OUT/oci/index.json" ]; then
+  rm -f "$STAMPS"/*
+  umoci init --layout "$OUT/oci"
+fi
+
+# A one-layer image TAG from the directory SRC (copied), then umoci's config.
+image_from_dir() {
+  local tag=$1 src=$2 created_by=$3
+  umoci new --image "$OUT/oci:$tag"
+  umoci unpack --image "$OUT/oci:$tag" "$WORK/$tag" >/dev/null
+  cp -a "$src/." "$WORK/$tag/rootfs/"
+  umoci repack --image "$OUT/oci:$tag" --history.created_by "$created_by" "$WORK/$tag"
+  umoci config --image "$OUT/oci:$tag" "${cfg[@]}" --no-history
+}
+
+# ------------------------------------------------------------------ go
+build_go() {
+  [ -e "$STAMPS/go" ] && { log "go: exists, skip"; return; }
+  log "go: Debian's Go programs, a cargo-auditable binary, a script"
+  local r="$OUT/go/rootfs"
+  rm -rf "$OUT/go" && mkdir -p "$r/usr/bin" "$r/usr/local/bin" "$r/opt/data"
+  for p in umoci docker-registry; do
+    command -v "$p" >/dev/null || { echo "$p is not installed (apt-get install $p)" >&2; exit 1; }
+    install -m 0755 "$(command -v "$p")" "$r/usr/bin/$p"
+  done
+  install -m 0755 "$HERE/crates/vigil-detect/tests/fixtures/auditable/hello" "$r/usr/local/bin/hello"
+  printf '#!/bin/sh\nexec /usr/bin/umoci "$@"\n' >"$r/usr/local/bin/umoci-wrapper"
+  chmod 0755 "$r/usr/local/bin/umoci-wrapper"
+  install -m 0644 "$r/usr/bin/umoci" "$r/opt/data/umoci.bin"
+  image_from_dir go "$r" "copy Debian's umoci and docker-registry, cargo auditable hello"
+  # layer 2: docker-registry deleted (a whiteout), so its modules must not be reported
+  umoci unpack --image "$OUT/oci:go" "$WORK/go2" >/dev/null
+  rm "$WORK/go2/rootfs/usr/bin/docker-registry"
+  umoci repack --image "$OUT/oci:go" --history.created_by "rm /usr/bin/docker-registry" "$WORK/go2"
+  echo "usr/bin/docker-registry" >"$OUT/go/deleted.txt"
+  umoci gc --layout "$OUT/oci"
+  touch "$STAMPS/go"
+}
+
+# ------------------------------------------------------------------ os-owned
+build_os_owned() {
+  [ -e "$STAMPS/os-owned" ] && { log "os-owned: exists, skip"; return; }
+  log "os-owned: Debian's python3-urllib3 and python3-requests, pip's urllib3 and six"
+  local r="$OUT/os-owned/rootfs"
+  rm -rf "$OUT/os-owned" && mkdir -p "$r/var/lib/dpkg/info" "$r/var/lib/dpkg/updates" "$WORK/debs"
+  touch "$r/var/lib/dpkg/status" "$r/var/lib/dpkg/available"
+  (cd "$WORK/debs" && apt-get download -qq -o APT::Sandbox::User=root python3-urllib3 python3-requests)
+  # dpkg itself writes the status stanzas and the info/*.list file lists. Their
+  # maintainer scripts (py3compile) cannot run in a root without Python, so dpkg only
+  # unpacks; every file is in place, and the packages are then marked installed as
+  # `dpkg --configure` would.
+  dpkg --root="$r" --force-depends --unpack "$WORK"/debs/*.deb >/dev/null
+  sed -i 's/^Status: install ok unpacked$/Status: install ok installed/' "$r/var/lib/dpkg/status"
+  rm -f "$r/var/lib/dpkg/status-old" "$r/var/lib/dpkg/available-old"
+  mkdir -p "$r/etc"
+  printf 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\nID=debian\n' >"$r/etc/os-release"
+  local site="$r/usr/local/lib/python3.11/dist-packages"
+  "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps \
+    --no-compile --only-binary=:all: --target "$site" urllib3==1.26.5 six==1.16.0
+  rm -rf "$site/bin"
+  "$PYTHON" -m pip inspect --path "$site" >"$OUT/os-owned/pip-inspect.json"
+  image_from_dir os-owned "$r" "dpkg --unpack python3-urllib3 python3-requests; pip install --target"
+  umoci gc --layout "$OUT/oci"
+  touch "$STAMPS/os-owned"
+}
+
+build_go
+build_os_owned
+{
+  echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "tools: $(umoci --version | head -1), $(go version 2>/dev/null || echo 'go missing')"
+  for p in umoci docker-registry; do echo "host deb $(dpkg-query -W "$p")"; done
+  dpkg-query --admindir="$OUT/os-owned/rootfs/var/lib/dpkg" -W | sed 's/^/os-owned deb /'
+  "$PYTHON" -m pip --version
+} >"$OUT/build-info.txt"
+log "done: $OUT"
