@@ -18,10 +18,18 @@
 #                         unpacked by dpkg (status, info/*.list), and urllib3 and six
 #                         installed by pip into /usr/local (PyPI)
 #   os-owned/pip-inspect.json   `pip inspect --path` of the pip-installed directory
+#   lang/rootfs/          tag `lang`: Debian's age (Go), liblog4j2-java (jars) and ruby-rack
+#                         (gemspec) unpacked by dpkg-deb as an application bundles them; a
+#                         Rust program built by `cargo auditable` (smallvec 1.6.0, time
+#                         0.1.43) with its Cargo.lock; an npm project (axios, minimist) and
+#                         pip-installed packages
+#   lang/oracle/          what the tools say: go-version-m.txt, cargo-metadata.json,
+#                         oldvec-audit.json (objcopy, zlib), npm-ls.json, pip-inspect.json, gems.tsv
+#                         (RubyGems), jars.tsv (pom.properties via Python's zipfile)
 #   build-info.txt        what was built from which versions
 #
-# Needs root (dpkg --root), umoci, apt-get (Debian's archive), go (for build-info.txt), pip
-# (PyPI). Re-runnable: each tag is rebuilt only when OUTDIR/.stamps/TAG is missing.
+# Needs root (dpkg --root), umoci, apt-get (Debian's archive), go, ruby, binutils, cargo
+# with cargo-auditable (crates), npm (its registry), pip (PyPI). Re-runnable: each tag is rebuilt only when OUTDIR/.stamps/TAG is missing.
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
 mkdir -p "$1"
@@ -101,8 +109,89 @@ build_os_owned() {
   touch "$STAMPS/os-owned"
 }
 
+# ------------------------------------------------------------------ lang
+build_lang() {
+  [ -e "$STAMPS/lang" ] && { log "lang: exists, skip"; return; }
+  log "lang: cargo auditable, Debian's Go, Java and Ruby packages, npm and pip"
+  local r="$OUT/lang/rootfs" o="$OUT/lang/oracle"
+  rm -rf "$OUT/lang" && mkdir -p "$r" "$o" "$WORK/ldebs"
+  # Debian packages, unpacked as an application would bundle them (dpkg does not know
+  # them, so no OS package owns their files): a Go program, jars, a gem
+  (cd "$WORK/ldebs" && apt-get download -qq -o APT::Sandbox::User=root age liblog4j2-java ruby-rack)
+  for d in "$WORK"/ldebs/*.deb; do dpkg-deb -x "$d" "$r"; done
+
+  # a Rust program built by cargo auditable, with old smallvec and time (RustSec fixtures)
+  local src="$r/src/oldvec"
+  mkdir -p "$src/src"
+  cat >"$src/Cargo.toml" <<'TOML'
+[package]
+name = "oldvec"
+version = "0.1.0"
+edition = "2021"
+
+[dependencies]
+smallvec = "=1.6.0"
+time = "=0.1.43"
+
+[workspace]
+TOML
+  cat >"$src/src/main.rs" <<'RS'
+fn main() {
+    let mut v: smallvec::SmallVec<[u8; 4]> = smallvec::SmallVec::new();
+    v.push(1);
+    println!("{} {}", v.len(), time::get_time().sec > 0);
+}
+RS
+  (cd "$src" && CARGO_TARGET_DIR="$WORK/cargo-target" cargo auditable build --release -q)
+  install -D -m 0755 "$WORK/cargo-target/release/oldvec" "$r/usr/local/bin/oldvec"
+  # oracles: cargo's own view of the lock file, and the audit data as binutils extracts it
+  (cd "$src" && cargo metadata --format-version 1 --locked >"$o/cargo-metadata.json")
+  objcopy --dump-section .dep-v0="$WORK/oldvec.dep-v0" "$r/usr/local/bin/oldvec" /dev/null
+  /usr/bin/python3 -c 'import sys, zlib; sys.stdout.write(zlib.decompress(open(sys.argv[1], "rb").read()).decode())' \
+    "$WORK/oldvec.dep-v0" >"$o/oldvec-audit.json"
+
+  # npm: a project installed by npm, its lock file, `npm ls` as the oracle
+  mkdir -p "$r/srv/web"
+  printf '{"name":"web","version":"1.0.0","private":true}\n' >"$r/srv/web/package.json"
+  (cd "$r/srv/web" && npm install -q --ignore-scripts --no-audit --no-fund --save-exact \
+      --cache "$WORK/npm-cache" axios@0.21.1 minimist@1.2.5 >/dev/null)
+  (cd "$r/srv/web" && npm ls --json --all >"$o/npm-ls.json")
+
+  # pip: packages installed by pip, `pip inspect` as the oracle
+  local site="$r/opt/py/site-packages"
+  "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps \
+    --no-compile --only-binary=:all: --target "$site" \
+    requests==2.25.0 urllib3==1.26.4 idna==2.10 chardet==3.0.4 certifi==2020.12.5
+  rm -rf "$site/bin"
+  "$PYTHON" -m pip inspect --path "$site" >"$o/pip-inspect.json"
+
+  # the Go program: `go version -m`; the gem: RubyGems' own loading; the jars' Maven
+  # coordinates: their pom.properties read by Python's zipfile
+  go version -m "$r/usr/bin/age" >"$o/go-version-m.txt"
+  ruby -e 'ARGV.each { |f| s = Gem::Specification.load(f); puts "#{s.name}\t#{s.version}" }' \
+    "$r"/usr/share/rubygems-integration/all/specifications/*.gemspec >"$o/gems.tsv"
+  /usr/bin/python3 - "$r/usr/share/java" >"$o/jars.tsv" <<'PY'
+import os, sys, zipfile
+d = sys.argv[1]
+for name in sorted(os.listdir(d)):
+    p = os.path.join(d, name)
+    if os.path.islink(p) or not name.endswith(".jar"):
+        continue
+    with zipfile.ZipFile(p) as z:
+        for n in z.namelist():
+            if n.startswith("META-INF/maven/") and n.endswith("/pom.properties"):
+                props = dict(l.split("=", 1) for l in z.read(n).decode().splitlines()
+                             if "=" in l and not l.startswith("#"))
+                print(f"usr/share/java/{name}\t{props['groupId']}:{props['artifactId']}\t{props['version']}")
+PY
+  image_from_dir lang "$r" "dpkg-deb -x age liblog4j2-java ruby-rack; cargo auditable; npm; pip"
+  umoci gc --layout "$OUT/oci"
+  touch "$STAMPS/lang"
+}
+
 build_go
 build_os_owned
+build_lang
 {
   echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "tools: $(umoci --version | head -1), $(go version 2>/dev/null || echo 'go missing')"

@@ -6,5 +6,6 @@
 #![allow(clippy::print_stderr)]
 
 mod executables;
+mod lang_image;
 mod os_owned;
 mod support;
