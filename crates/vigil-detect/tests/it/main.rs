@@ -7,6 +7,7 @@
 mod app_image;
 mod auditable;
 mod fixtures;
+mod fuzz;
 mod generated;
 mod go_binaries;
 mod java;
