@@ -20,7 +20,7 @@ IMAGES="${VIGIL_TEST_IMAGES:-$PWD/target/test-images}"
 [ -e "$IMAGES/oci/index.json" ] || { echo "no test images in $IMAGES: run scripts/test.sh once" >&2; exit 2; }
 command -v igzip >/dev/null || { echo "igzip missing: apt-get install isal" >&2; exit 2; }
 cargo build --release -q -p vigil
-VIGIL="$PWD/target/release/vigil"
+VIGIL="${CARGO_TARGET_DIR:-$PWD/target}/release/vigil"
 WORK="$(mktemp -d)"; trap 'rm -rf "$WORK"' EXIT
 
 TRIVY="${TRIVY:-}"

@@ -13,7 +13,7 @@ RUNS="${RUNS:-5}"
 IMAGES="${VIGIL_TEST_IMAGES:-$PWD/target/test-images}"
 [ -e "$IMAGES/oci/index.json" ] || { echo "no test images in $IMAGES: run scripts/test.sh once" >&2; exit 2; }
 cargo build --release -q -p vigil
-VIGIL="$PWD/target/release/vigil"
+VIGIL="${CARGO_TARGET_DIR:-$PWD/target}/release/vigil"
 WORK="$(mktemp -d)"; trap 'rm -rf "$WORK"' EXIT
 export VIGIL_DATA_DIR="$WORK/data" VIGIL_CACHE_DIR="$WORK/cache"
 "$VIGIL" db import data/feeds/debian-tracker-bookworm.json data/feeds/*/ >/dev/null
