@@ -195,3 +195,38 @@ fn debian_elf_files_add_nothing() {
     assert!(triples(&inv, "cargo").is_empty());
     assert!(triples(&inv, "deb").len() > 80);
 }
+
+/// An object file over `MAX_EXECUTABLE_SIZE` is not read (its first bytes only) and is a
+/// detector error, a gap in coverage; a script of that size is nothing. Both are sparse
+/// files, so the test writes and reads a few bytes.
+#[test]
+fn oversized_object_files_are_coverage_gaps() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().unwrap();
+    let bin = root.path().join("usr/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let size = vigil_detect::MAX_EXECUTABLE_SIZE + 1;
+    for (name, head) in [
+        ("big", &b"\x7fELF\x02\x01\x01"[..]),
+        ("big.sh", b"#!/bin/sh\n"),
+    ] {
+        let path = bin.join(name);
+        std::fs::write(&path, head).unwrap();
+        let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.set_len(size).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let inv = scan(&format!("dir:{}", root.path().display()), None);
+    assert!(inv.packages.is_empty());
+    let messages: Vec<(&str, &str)> = inv
+        .errors
+        .iter()
+        .map(|e| (e.path.as_str(), e.message.as_str()))
+        .collect();
+    let message = format!(
+        "usr/bin/big: executable is {size} bytes, more than the {} byte limit for binaries: \
+         its Go and Rust dependencies were not read",
+        vigil_detect::MAX_EXECUTABLE_SIZE
+    );
+    assert_eq!(messages, [("usr/bin/big", message.as_str())]);
+}
