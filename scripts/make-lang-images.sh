@@ -13,6 +13,8 @@
 #                         docker-registry) with their exec bit, the cargo-auditable `hello`
 #                         of vigil-detect's fixtures, a shell script (exec bit, not an object
 #                         file) and a copy of umoci without exec bit (must not be read)
+#                         and at usr/local/bin/tool a copy of umoci, which layer 2 replaces
+#                         with Debian's dpkg (a C program)
 #   go/deleted.txt        layer 2 of `go` deletes these (whiteouts); go/rootfs is layer 1
 #   os-owned/rootfs/      tag `os-owned`: Debian's python3-urllib3 and python3-requests
 #                         unpacked by dpkg (status, info/*.list), and urllib3 and six
@@ -72,11 +74,14 @@ build_go() {
   printf '#!/bin/sh\nexec /usr/bin/umoci "$@"\n' >"$r/usr/local/bin/umoci-wrapper"
   chmod 0755 "$r/usr/local/bin/umoci-wrapper"
   install -m 0644 "$r/usr/bin/umoci" "$r/opt/data/umoci.bin"
+  install -m 0755 "$r/usr/bin/umoci" "$r/usr/local/bin/tool"
   image_from_dir go "$r" "copy Debian's umoci and docker-registry, cargo auditable hello"
   # layer 2: docker-registry deleted (a whiteout), so its modules must not be reported
   umoci unpack --image "$OUT/oci:go" "$WORK/go2" >/dev/null
   rm "$WORK/go2/rootfs/usr/bin/docker-registry"
-  umoci repack --image "$OUT/oci:go" --history.created_by "rm /usr/bin/docker-registry" "$WORK/go2"
+  # and the Go program at usr/local/bin/tool is replaced by a C program (no build info)
+  install -m 0755 "$(command -v dpkg)" "$WORK/go2/rootfs/usr/local/bin/tool"
+  umoci repack --image "$OUT/oci:go" --history.created_by "rm /usr/bin/docker-registry; cp dpkg tool" "$WORK/go2"
   echo "usr/bin/docker-registry" >"$OUT/go/deleted.txt"
   umoci gc --layout "$OUT/oci"
   touch "$STAMPS/go"

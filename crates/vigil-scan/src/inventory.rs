@@ -100,6 +100,10 @@ pub struct DetectorError {
 #[derive(Default)]
 struct Collector {
     result: LayerResult,
+    /// Record executables without packages too: in an upper layer such a file may replace
+    /// a lower layer's Go or Rust program, which must then stop counting. Upper layers hold
+    /// few executables; the base layer (most of them, and nothing below) records none.
+    record_empty: bool,
 }
 
 impl vigil_image::Sink for Collector {
@@ -161,8 +165,8 @@ impl vigil_image::Sink for Collector {
     /// of the layer's decompression. An object file larger than
     /// [`vigil_detect::MAX_EXECUTABLE_SIZE`] is not read (memory stays bounded) and is
     /// reported as a detector error, a gap in coverage, never silently dropped. An
-    /// executable without Go or Rust dependencies (most of them) is not recorded, so the
-    /// layer cache holds no entry for it.
+    /// executable without Go or Rust dependencies (most of them) is not recorded in the
+    /// base layer, so the layer cache holds no entry for it; see `record_empty`.
     fn executable(&mut self, path: &str, size: u64, data: &mut dyn Read) -> std::io::Result<()> {
         let mut prefix = Vec::with_capacity(vigil_detect::OBJECT_MAGIC_LEN);
         data.take(vigil_detect::OBJECT_MAGIC_LEN as u64)
@@ -186,7 +190,7 @@ impl vigil_image::Sink for Collector {
         data.take(limit + 1 - buf.len() as u64)
             .read_to_end(&mut buf)?;
         match vigil_detect::detect(vigil_detect::FileKind::Executable, path, &buf) {
-            Ok(Detection::Packages(pkgs)) if pkgs.is_empty() => {}
+            Ok(Detection::Packages(pkgs)) if pkgs.is_empty() && !self.record_empty => {}
             Ok(detection) => {
                 self.result
                     .files
@@ -246,7 +250,10 @@ pub fn inventory(
                 progress.layer_done(true);
                 continue;
             }
-            let mut collector = Collector::default();
+            let mut collector = Collector {
+                record_empty: index > 0,
+                ..Collector::default()
+            };
             let changes = image.walk_layer(index, &mut collector, &|n| progress.bytes(n))?;
             collector.result.whiteouts = changes.deleted;
             collector.result.opaque_dirs = changes.opaque_dirs;

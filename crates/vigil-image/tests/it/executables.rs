@@ -82,6 +82,7 @@ fn executables_by_mode_in_a_layer_and_a_root_filesystem() {
         "usr/bin/docker-registry",
         "usr/bin/umoci",
         "usr/local/bin/hello",
+        "usr/local/bin/tool",
         "usr/local/bin/umoci-wrapper",
     ];
     for reference in [
