@@ -49,12 +49,16 @@ impl Progress for NoProgress {}
 ///   file system), `layers[]` with `digest` and `size` in bytes.
 /// - `distro`: `id` (`debian`, `alpine`, ...), `version_id`, `codename`; absent when unknown.
 /// - `packages[]`, sorted by ecosystem, name, version, arch, path: `ecosystem` (`deb`, `apk`,
-///   `rpm`), `name` (binary package name), `version` (as the package manager prints it),
-///   `arch`, `source_name`, `source_version`, `purl`, `layer` (digest of the layer that
-///   introduced the package at this version; absent for a root file system), `path` (the
-///   package database it was read from).
-/// - `errors[]`: detector failures, each with `path`, `layer` and `message`. A non-empty list
-///   means the inventory is incomplete.
+///   `rpm`; for language packages `pypi`, `npm`, `cargo`, `golang`, `maven`, `gem`,
+///   `composer`, `nuget`), `name` (binary package name; for language packages the name
+///   their advisories use), `version` (as the package manager prints it), `arch`,
+///   `source_name`, `source_version`, `purl`, `layer` (digest of the layer that introduced
+///   the package at this version; absent for a root file system), `path` (the package
+///   database, lock file, metadata file or executable it was read from; `outer.war!/inner.jar`
+///   inside archives). A language package that an installed OS package owns is listed
+///   once, as the OS package (see `drop_os_owned`).
+/// - `errors[]`: detector failures, each with `path`, `layer` and `message`, including
+///   executables too large to read. A non-empty list means the inventory is incomplete.
 #[derive(Debug, Clone, Serialize)]
 pub struct Inventory {
     pub image: ImageSummary,
