@@ -44,4 +44,31 @@ pub enum Command {
     /// Show the effective configuration
     #[command(subcommand)]
     Config(cmd::config::ConfigCommand),
+    /// Kubernetes clusters: add, list, rm
+    #[command(subcommand)]
+    Cluster(cmd::platform::ClusterCommand),
+    /// Environments (a namespace of a cluster): add, list, rm
+    #[command(subcommand)]
+    Env(cmd::platform::EnvCommand),
+    /// Applications: add, list, rm
+    #[command(subcommand)]
+    App(cmd::platform::AppCommand),
+    /// CI pipelines: add, list, rm
+    #[command(subcommand)]
+    Pipeline(cmd::platform::PipelineCommand),
+    /// Security policies: severity and CVE rules per scope, their effect and audit log
+    #[command(subcommand)]
+    Policy(cmd::policy::PolicyCommand),
+    /// Build-time scanning for CI pipelines
+    #[command(subcommand)]
+    Ci(cmd::ci::CiCommand),
+    /// Allow (exit 0) or block (exit 3) deploying an image to an environment
+    Gate(cmd::gate::GateArgs),
+    /// Every finding of an image with its verdict and the rule behind it
+    Explain(cmd::gate::ExplainArgs),
+    /// Record deployments
+    #[command(subcommand)]
+    Deploy(cmd::gate::DeployCommand),
+    /// Vulnerabilities in deployed applications, per application and environment
+    Deployed(cmd::gate::DeployedArgs),
 }

@@ -12,6 +12,9 @@
 //! | token | `--token` / `VIGIL_TOKEN` | `token` | none; always shown masked |
 //! | database age limit | | `db.max_age` | `7d` (humantime: `36h`, `2weeks`); an older database is reported (SPEC 5.7) |
 //! | feed sources | | `[[db.sources]]` | [`default_sources`]: osv.dev exports, Debian tracker, Alpine secdb |
+//! | CI scan retries | | `scan.retries` | `2`: a transient failure (network, registry 5xx, timeout) is tried again up to twice, three tries in all (SPEC 7.2) |
+//! | CI scan backoff | | `scan.backoff` | `2s` (humantime): the wait after the first failed try, doubled after each further one |
+//! | image read timeout | | `scan.timeout` | `10m`: one try that reads an image for longer fails (a registry that never answers) |
 //!
 //! A `[[db.sources]]` entry has `name`, `url`, `format` (`auto`, `osv`, `alpine-secdb`,
 //! `debian-tracker`; default `auto`) and an optional `sha256` the download must have. When
@@ -83,6 +86,19 @@ pub struct Config {
     pub token: Option<Secret>,
     /// The vulnerability database settings.
     pub db: DbConfig,
+    /// `[scan]`: CI scan retries and timeouts.
+    pub scan: ScanConfig,
+}
+
+/// `[scan]`: how CI scans retry (SPEC 7.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanConfig {
+    /// Tries after the first for a transient failure (default 2).
+    pub retries: u32,
+    /// Wait after the first failed try, doubled after each further one (default 2 s).
+    pub backoff: Duration,
+    /// The longest one try may read an image (default 10 minutes).
+    pub timeout: Duration,
 }
 
 /// `[db]`: the vulnerability database.
@@ -201,6 +217,16 @@ struct FileConfig {
     token: Option<String>,
     #[serde(default)]
     db: FileDb,
+    #[serde(default)]
+    scan: FileScan,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileScan {
+    retries: Option<u32>,
+    backoff: Option<String>,
+    timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -285,6 +311,33 @@ impl Config {
             })?,
             None => Duration::from_secs(7 * 24 * 3600),
         };
+        let duration = |key: &str, text: &Option<String>, default: Duration| match text {
+            Some(text) => humantime::parse_duration(text).with_context(|| {
+                format!(
+                    "invalid {key} {text:?} in {}: expected a duration such as 2s or 10m",
+                    file.as_deref()
+                        .unwrap_or(Path::new("the configuration"))
+                        .display()
+                )
+            }),
+            None => Ok(default),
+        };
+        let scan = ScanConfig {
+            retries: file_cfg.scan.retries.unwrap_or(2),
+            backoff: duration(
+                "scan.backoff",
+                &file_cfg.scan.backoff,
+                Duration::from_secs(2),
+            )?,
+            timeout: duration(
+                "scan.timeout",
+                &file_cfg.scan.timeout,
+                Duration::from_secs(600),
+            )?,
+        };
+        if scan.timeout.is_zero() {
+            bail!("scan.timeout is zero: every image read would fail");
+        }
         let sources = file_cfg.db.sources.unwrap_or_else(default_sources);
         let mut seen = std::collections::HashSet::new();
         for s in &sources {
@@ -305,6 +358,7 @@ impl Config {
             server: args.server.clone().or(file_cfg.server),
             token: args.token.clone().or(file_cfg.token).map(Secret),
             db: DbConfig { max_age, sources },
+            scan,
         })
     }
 
@@ -333,6 +387,13 @@ impl Config {
             #[serde(skip_serializing_if = "Option::is_none")]
             token: Option<&'a str>,
             db: ShownDb<'a>,
+            scan: ShownScan,
+        }
+        #[derive(Serialize)]
+        struct ShownScan {
+            retries: u32,
+            backoff: String,
+            timeout: String,
         }
         #[derive(Serialize)]
         struct ShownDb<'a> {
@@ -352,6 +413,11 @@ impl Config {
             db: ShownDb {
                 max_age: humantime::format_duration(self.db.max_age).to_string(),
                 sources: &self.db.sources,
+            },
+            scan: ShownScan {
+                retries: self.scan.retries,
+                backoff: humantime::format_duration(self.scan.backoff).to_string(),
+                timeout: humantime::format_duration(self.scan.timeout).to_string(),
             },
         };
         toml::to_string(&shown).unwrap_or_else(|e| format!("# cannot show configuration: {e}\n"))

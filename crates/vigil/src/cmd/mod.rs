@@ -1,8 +1,12 @@
 //! One module per subcommand: its clap arguments and its `run`.
 
+pub mod ci;
 pub mod config;
 pub mod db;
+pub mod gate;
 pub mod inventory;
+pub mod platform;
+pub mod policy;
 pub mod sbom;
 pub mod scan;
 pub mod version;
@@ -18,5 +22,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Version(cmd) => version::run(cmd),
         Command::Db(cmd) => db::run(cmd),
         Command::Config(cmd) => config::run(cmd),
+        Command::Cluster(cmd) => platform::cluster(cmd),
+        Command::Env(cmd) => platform::env(cmd),
+        Command::App(cmd) => platform::app(cmd),
+        Command::Pipeline(cmd) => platform::pipeline(cmd),
+        Command::Policy(cmd) => policy::run(cmd),
+        Command::Ci(cmd) => ci::run(cmd),
+        Command::Gate(args) => gate::gate(args),
+        Command::Explain(args) => gate::explain(args),
+        Command::Deploy(cmd) => gate::deploy(cmd),
+        Command::Deployed(args) => gate::deployed(args),
     }
 }

@@ -6,8 +6,6 @@ use std::time::SystemTime;
 
 use anyhow::{Context, anyhow};
 use clap::{Args, ValueEnum};
-use vigil_matcher::DatabaseState;
-use vigil_scan::MatchContext;
 use vigil_vulndb::Severity;
 
 use crate::cmd::inventory::ImageArgs;
@@ -59,41 +57,34 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
     let config = Config::load()?;
     let store = config.open_store()?;
     let db = store.db();
-    let ecosystems = store
+    // Refuse an empty database before reading a whole image.
+    let empty = store
         .block_on(db.ecosystems())
-        .context("cannot read the vulnerability database")?;
-    if ecosystems.is_empty() {
-        return Err(anyhow!(Hint(
+        .context("cannot read the vulnerability database")?
+        .is_empty();
+    let empty_error = || {
+        Err(anyhow!(Hint(
             "run `vigil db update` to download the feeds, or `vigil db import PATH` offline".into()
         )))
         .context(format!(
             "the vulnerability database {} is empty: a scan against it would find nothing",
             config.database
-        ));
+        ))
+    };
+    if empty {
+        return empty_error();
     }
-    let updated = store.block_on(db.last_update())?;
 
     let inventory = crate::cmd::inventory::read_inventory(&args.image, &args.image_opts, &config)?;
-
-    let keys: Vec<(String, String)> = vigil_scan::report::lookup_keys(&inventory)
-        .into_iter()
-        .map(|k| (k.ecosystem, k.name))
-        .collect();
-    let advisories: Vec<_> = store
-        .block_on(db.advisories_for(&keys))
-        .context("cannot read advisories from the vulnerability database")?
-        .into_iter()
-        .map(|s| s.advisory)
-        .collect();
-    let ctx = MatchContext {
-        database: DatabaseState {
-            ecosystems: ecosystems.into_iter().collect(),
-            updated,
-        },
-        max_age: config.db.max_age,
-        now: SystemTime::now(),
+    let mut report = match store.block_on(vigil_service::match_inventory(
+        db,
+        inventory,
+        config.db.max_age,
+        SystemTime::now(),
+    )) {
+        Err(vigil_service::Error::EmptyDatabase) => return empty_error(),
+        other => other.context("cannot read advisories from the vulnerability database")?,
     };
-    let mut report = vigil_scan::report::build(inventory, &advisories, &ctx);
     report.filter(&args.severity, args.ignore_unfixed);
 
     let write = |out: &mut dyn Write| -> anyhow::Result<()> {

@@ -1,8 +1,11 @@
 //! Integration tests of the `vigil` binary: one module per area (STYLE.md).
 
+mod ci;
 mod common;
 mod db;
+mod gate;
 mod inventory;
+mod platform;
 mod lang_findings;
 mod sbom;
 mod scan;
