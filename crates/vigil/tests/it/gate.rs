@@ -513,3 +513,47 @@ fn deployed_view_counts_severities_fixable_and_blocked() {
         assert!(table.starts_with("APPLICATION"), "{table}");
     }
 }
+
+/// What people read: the gate's table (blocking findings and their rules), the deployed
+/// view, `policy show` and the audit log, the same on both backends (times filtered).
+#[test]
+fn tables_people_read() {
+    let Some(p) = prepared() else { return };
+    for env in p.copies("tables") {
+        set(&env, "global", "high", "block");
+        cve(&env, LOW, "app:web", "block", &[]);
+        env.ok(
+            &[
+                "policy",
+                "set",
+                "--scope",
+                "env:prod",
+                "--unscanned",
+                "block",
+            ],
+            0,
+        );
+        let gate = env.ok(&["gate", "--app", "web", "--env", "prod", &p.digest], 3);
+        env.ok(
+            &[
+                "deploy", "record", "--app", "web", "--env", "prod", &p.digest,
+            ],
+            0,
+        );
+        let deployed = env.ok(&["deployed"], 0);
+        let show = env.ok(&["policy", "show", "--scope", "app:web@env:prod"], 0);
+        let audit = env.ok(&["policy", "audit"], 0);
+        let never = format!("sha256:{}", "2".repeat(64));
+        let unscanned = env.ok(&["gate", "--app", "web", "--env", "prod", &never], 3);
+        let mut settings = insta::Settings::clone_current();
+        settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[TIME]");
+        settings.add_filter(r"scan \d+ of", "scan [ID] of");
+        settings.bind(|| {
+            insta::assert_snapshot!("gate_block_table", gate);
+            insta::assert_snapshot!("deployed_table", deployed);
+            insta::assert_snapshot!("policy_show_table", show);
+            insta::assert_snapshot!("policy_audit_table", audit);
+            insta::assert_snapshot!("gate_unscanned_table", unscanned);
+        });
+    }
+}
