@@ -207,3 +207,41 @@ pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_after_each_failed_try() {
+        let r = Retry {
+            tries: 4,
+            backoff: Duration::from_millis(100),
+        };
+        let waits: Vec<u128> = (1..=4).map(|n| r.wait(n).as_millis()).collect();
+        assert_eq!(waits, [100, 200, 400, 800]);
+        // No overflow however many tries are configured.
+        assert!(r.wait(u32::MAX) >= r.wait(17));
+    }
+
+    #[test]
+    fn chain_names_every_cause_once() {
+        let inner = Error::Timeout {
+            image: "127.0.0.1:5000/app@sha256:aa".into(),
+            timeout: Duration::from_secs(1),
+        };
+        let outer = Error::ScanFailed {
+            scan_id: 7,
+            image: "127.0.0.1:5000/app@sha256:aa".into(),
+            digest: "sha256:aa".into(),
+            attempts: 2,
+            source: Box::new(inner),
+        };
+        assert_eq!(
+            chain(&outer),
+            "scan 7 of 127.0.0.1:5000/app@sha256:aa (sha256:aa) failed after 2 tries: \
+             image 127.0.0.1:5000/app@sha256:aa: no answer within 1s"
+        );
+        assert!(!outer.is_transient());
+    }
+}

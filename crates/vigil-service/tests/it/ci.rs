@@ -161,3 +161,50 @@ fn a_registry_that_never_answers_is_stored_as_failed() {
         }
     });
 }
+
+/// Transient or not, on real failures: a refused connection and a silent server are
+/// transient, a missing file and a bad reference are not.
+#[test]
+fn real_failures_are_classified() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let opts = ScanOptions {
+            image: vigil_image::Options {
+                insecure: true,
+                ..Default::default()
+            },
+            timeout: Duration::from_millis(500),
+            ..ScanOptions::default()
+        };
+        let closed = {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let refused = vigil_service::resolve_digest(&format!("127.0.0.1:{closed}/app:1"), &opts)
+            .await
+            .unwrap_err();
+        assert!(refused.is_transient(), "{refused}");
+        let silent = silent_server();
+        let timeout = vigil_service::resolve_digest(&format!("127.0.0.1:{silent}/app:1"), &opts)
+            .await
+            .unwrap_err();
+        assert!(matches!(timeout, Error::Timeout { .. }), "{timeout}");
+        assert!(timeout.is_transient());
+        let missing = vigil_service::resolve_digest("oci-archive:/nonexistent/app.tar", &opts)
+            .await
+            .unwrap_err();
+        assert!(!missing.is_transient(), "{missing}");
+        assert!(
+            missing.to_string().contains("/nonexistent/app.tar"),
+            "{missing}"
+        );
+        let bad = vigil_service::resolve_digest("docker://", &opts)
+            .await
+            .unwrap_err();
+        assert!(!bad.is_transient(), "{bad}");
+    });
+}

@@ -316,3 +316,31 @@ fn missing_image_is_not_retried() {
         "it waited for a retry"
     );
 }
+
+/// A tag the real registry does not have (`manifest unknown`) is an answer, not a transient
+/// failure: one try, exit 2, no wait.
+#[test]
+fn unknown_tag_in_the_registry_is_not_retried() {
+    let Some(img) = images() else { return };
+    let Some((_registry, port)) = start_registry(&img.join("registry")) else {
+        return;
+    };
+    let env = unscanned_store("ci_unknown_tag").remove(0);
+    write_config(&env, "retries = 3\nbackoff = \"2s\"");
+    let reference = format!("127.0.0.1:{port}/test/debian-app:no-such-tag");
+    let start = Instant::now();
+    let err = env.fails(&[
+        "ci",
+        "scan",
+        "--insecure",
+        "--pipeline",
+        "web-ci",
+        &reference,
+    ]);
+    assert!(err.contains("after 1 tries"), "{err}");
+    assert!(err.contains("manifest unknown"), "{err}");
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "it waited for a retry"
+    );
+}
