@@ -7,12 +7,12 @@
 //! blocking, so it runs on a thread of its own, bounded by a timeout (a registry that never
 //! answers must not hang a CI job or a request).
 //!
-//! - [`scan`]: [`scan_image`] and [`match_inventory`] (inventory -> lookup keys -> advisories
+//! - [`mod@scan`]: [`scan_image`] and [`match_inventory`] (inventory -> lookup keys -> advisories
 //!   -> report), [`resolve_digest`].
-//! - [`ci`]: [`ci_scan`], the build-time scan of SPEC 7.2-7.3 with retries and the digest
+//! - [`mod@ci`]: [`ci_scan`], the build-time scan of SPEC 7.2-7.3 with retries and the digest
 //!   cache.
-//! - [`gate`]: [`gate()`] (SPEC 7.4) and [`explain`] (SPEC 6.7).
-//! - [`deployed`]: [`deploy_record`] and [`deployed()`] (SPEC 7.5).
+//! - [`mod@gate`]: [`gate()`] (SPEC 7.4) and [`explain`] (SPEC 6.7).
+//! - [`mod@deployed`]: [`deploy_record`] and [`deployed()`] (SPEC 7.5).
 //!
 //! The JSON of [`GateReport`], [`Explanation`], [`DeployedRow`] and [`CiScan`] are documented
 //! contracts: `vigil ... --format json` prints them as they serialise.
