@@ -108,7 +108,13 @@ struct Collector {
     /// a lower layer's Go or Rust program, which must then stop counting. Upper layers hold
     /// few executables; the base layer (most of them, and nothing below) records none.
     record_empty: bool,
+    /// One buffer for every executable of the layer: hundreds of them, each read whole,
+    /// would otherwise leave the allocator holding many freed buffers of a few MiB.
+    exe_buf: Vec<u8>,
 }
+
+/// The largest executable buffer kept for the next one.
+const KEEP_EXE_BUF: usize = 16 << 20;
 
 impl vigil_image::Sink for Collector {
     fn wants(&self, path: &str, _size: u64) -> bool {
@@ -189,11 +195,17 @@ impl vigil_image::Sink for Collector {
                 .insert(path.to_string(), FileOutcome::Failed(message));
             return Ok(());
         }
-        let mut buf = prefix;
+        let mut buf = std::mem::take(&mut self.exe_buf);
+        buf.clear();
+        buf.extend_from_slice(&prefix);
         buf.reserve_exact(usize::try_from(size).unwrap_or(0).saturating_sub(buf.len()));
         data.take(limit + 1 - buf.len() as u64)
             .read_to_end(&mut buf)?;
-        match vigil_detect::detect(vigil_detect::FileKind::Executable, path, &buf) {
+        let detected = vigil_detect::detect(vigil_detect::FileKind::Executable, path, &buf);
+        if buf.capacity() <= KEEP_EXE_BUF {
+            self.exe_buf = buf;
+        }
+        match detected {
             Ok(Detection::Packages(pkgs)) if pkgs.is_empty() && !self.record_empty => {}
             Ok(detection) => {
                 self.result
