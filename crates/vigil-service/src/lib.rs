@@ -45,6 +45,9 @@ pub enum Error {
     /// Reading the image took longer than allowed.
     #[error("image {image}: no answer within {}s", timeout.as_secs_f64())]
     Timeout { image: String, timeout: Duration },
+    /// A bare digest that is not one.
+    #[error("digest {0:?} is not of the form sha256:<64 lower-case hex digits>")]
+    BadDigest(String),
     /// The image has no digest to key its scan by.
     #[error("image {image} has no digest: {why}")]
     NoDigest { image: String, why: &'static str },

@@ -163,6 +163,9 @@ pub async fn resolve_digest(image: &str, opts: &ScanOptions) -> Result<String, E
     if let Some(d) = digest_in_reference(image) {
         return Ok(d);
     }
+    if image.starts_with("sha256:") || image.starts_with("sha512:") {
+        return Err(Error::BadDigest(image.to_owned()));
+    }
     let reference = image.to_owned();
     let image_opts = opts.image.clone();
     on_thread(image, opts.timeout, move || {

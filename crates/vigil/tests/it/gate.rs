@@ -377,6 +377,24 @@ fn incomplete_scan_follows_the_unscanned_setting() {
     }
 }
 
+/// Unknown targets and malformed digests are clear errors naming them.
+#[test]
+fn gate_names_unknown_targets_and_bad_digests() {
+    let Some(p) = prepared() else { return };
+    let env = p.copies("gate_errors").remove(0);
+    let err = env.fails(&["gate", "--app", "nope", "--env", "prod", &p.digest]);
+    assert!(err.contains("application \"nope\" does not exist"), "{err}");
+    let err = env.fails(&["gate", "--app", "web", "--env", "nope", &p.digest]);
+    assert!(err.contains("environment \"nope\" does not exist"), "{err}");
+    let err = env.fails(&["gate", "--app", "web", "--env", "prod", "sha256:xyz"]);
+    assert!(
+        err.contains("digest \"sha256:xyz\" is not of the form"),
+        "{err}"
+    );
+    let err = env.fails(&["explain", "--app", "web", "--env", "prod", "sha256:XYZ"]);
+    assert!(err.contains("digest \"sha256:XYZ\""), "{err}");
+}
+
 #[test]
 fn global_inherit_is_refused() {
     let Some(p) = prepared() else { return };
