@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 use vigil_policy::{Evaluator, ScanStatus};
 use vigil_store::Database;
-use vigil_store::platform::{Deployment, DeploymentFilter, NewDeployment};
+use vigil_store::platform::{Deployment, DeploymentFilter, Kind, NewDeployment};
 use vigil_vulndb::Severity;
 
 use crate::Error;
@@ -162,7 +162,12 @@ pub async fn deployed(
         {
             continue;
         }
-        let target = vigil_store::platform::target(db, &d.application, &d.environment).await?;
+        // The deployment names its cluster: no lookup per row.
+        let target = vigil_policy::Target {
+            cluster: name(Kind::Cluster, &d.cluster)?,
+            environment: name(Kind::Environment, &d.environment)?,
+            application: name(Kind::Application, &d.application)?,
+        };
         let evaluator = Evaluator::new(&policies, &target, now);
         rows.push(DeployedRow {
             application: d.application,
@@ -210,4 +215,15 @@ pub async fn deployed(
         .skip(page.offset)
         .take(page.limit)
         .collect())
+}
+
+/// A stored name as a policy name (stored names passed the store's stricter checks).
+fn name(kind: Kind, value: &str) -> Result<vigil_policy::Name, Error> {
+    vigil_policy::Name::new(value).map_err(|e| {
+        Error::Platform(vigil_store::platform::Error::Invalid {
+            kind,
+            value: value.to_owned(),
+            problem: e.to_string(),
+        })
+    })
 }
