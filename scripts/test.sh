@@ -17,7 +17,7 @@ ROOT="$(pwd)"
 PACKAGES=(debootstrap umoci skopeo docker-registry curl ca-certificates python3 python3-pip
   python3-apt python3-rpm python3-packaging python3-yaml python3-jwt python3-cryptography
   python3-jsonschema python3-venv rpm db5.3-util golang-go ruby isal zstd postgresql
-  apache2-utils)
+  apache2-utils binutils nodejs npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -38,6 +38,12 @@ fi
 # The official SARIF and CycloneDX schemas the report tests validate against.
 export VIGIL_TEST_SCHEMAS="${VIGIL_TEST_SCHEMAS:-$ROOT/target/schemas}"
 scripts/fetch-schemas.sh "$VIGIL_TEST_SCHEMAS" >/dev/null
+
+# The language images (Go, Rust with cargo-auditable, Java, Ruby, npm, pip), each with the
+# package lists its ecosystem's own tools print.
+command -v cargo-auditable >/dev/null || cargo install --locked --quiet cargo-auditable
+export VIGIL_LANG_IMAGES="${VIGIL_LANG_IMAGES:-$ROOT/target/lang-images}"
+PYTHON=/usr/bin/python3 scripts/make-lang-images.sh "$VIGIL_LANG_IMAGES" >/dev/null
 
 # Peer SBOMs of the test images (Trivy, cyclonedx-py, in venvs under target/peer-tools),
 # which the SBOM reader is checked against.

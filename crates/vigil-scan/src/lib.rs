@@ -2,7 +2,7 @@
 //! findings).
 //!
 //! An image is read layer by layer (`vigil-image` streams each layer and pushes the files the
-//! detectors want into a [`inventory`] sink). What a layer yields depends only on the layer's
+//! detectors want into a [`inventory()`] sink). What a layer yields depends only on the layer's
 //! bytes, so it is cached by layer digest ([`cache`]); a second image sharing base layers
 //! reads only its new layers, and a repeat run reads no layer at all (SPEC 2.5, as Clair
 //! indexes layers once). The per-layer results are then merged in layer order with the OCI
