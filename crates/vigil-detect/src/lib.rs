@@ -59,6 +59,7 @@ use serde::{Deserialize, Serialize};
 
 pub use distro::{Distro, DistroFacts, resolve_distro};
 pub use owned::{dpkg_list_owner, lists_files, owned_files};
+pub use purl::pep503;
 
 /// The largest file [`detect`] accepts, in bytes. rpm databases are the big ones (a
 /// Fedora workstation's `rpmdb.sqlite` is about 100 MiB); anything larger is refused

@@ -126,8 +126,9 @@ impl Package {
     }
 }
 
-/// PEP 503 normalisation: lower case, each run of `-`, `_`, `.` as one `-`.
-pub(crate) fn pep503(name: &str) -> String {
+/// PEP 503 normalisation: lower case, each run of `-`, `_`, `.` as one `-` (the name a
+/// `pkg:pypi` purl carries).
+pub fn pep503(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut sep = false;
     for c in name.chars() {

@@ -160,7 +160,7 @@ fn name_of(eco: PkgType, namespace: Option<&str>, name: &str, spelled: Option<&s
         _ => name.to_owned(),
     };
     match spelled {
-        Some(s) if eco == PkgType::Pypi && pep503(s) == pep503(&joined) => s.to_owned(),
+        Some(s) if eco == PkgType::Pypi && vigil_detect::pep503(s) == vigil_detect::pep503(&joined) => s.to_owned(),
         Some(s) if eco != PkgType::Pypi && s.eq_ignore_ascii_case(&joined) => s.to_owned(),
         _ => joined,
     }
@@ -200,23 +200,6 @@ pub(crate) fn release_of(id: &str, version: &str) -> String {
     }
 }
 
-/// PEP 503 normalisation: lower case, each run of `-`, `_`, `.` as one `-`.
-fn pep503(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut sep = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            sep = true;
-        } else {
-            if sep && !out.is_empty() {
-                out.push('-');
-            }
-            sep = false;
-            out.extend(c.to_lowercase());
-        }
-    }
-    out
-}
 
 #[cfg(test)]
 mod tests {
