@@ -160,7 +160,11 @@ fn name_of(eco: PkgType, namespace: Option<&str>, name: &str, spelled: Option<&s
         _ => name.to_owned(),
     };
     match spelled {
-        Some(s) if eco == PkgType::Pypi && vigil_detect::pep503(s) == vigil_detect::pep503(&joined) => s.to_owned(),
+        Some(s)
+            if eco == PkgType::Pypi && vigil_detect::pep503(s) == vigil_detect::pep503(&joined) =>
+        {
+            s.to_owned()
+        }
         Some(s) if eco != PkgType::Pypi && s.eq_ignore_ascii_case(&joined) => s.to_owned(),
         _ => joined,
     }
@@ -199,7 +203,6 @@ pub(crate) fn release_of(id: &str, version: &str) -> String {
         version.to_owned()
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,7 @@ mod common;
 mod db;
 mod gate;
 mod inventory;
-mod platform;
 mod lang_findings;
+mod platform;
 mod sbom;
 mod scan;
