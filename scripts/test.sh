@@ -17,12 +17,15 @@ ROOT="$(pwd)"
 PACKAGES=(debootstrap umoci skopeo docker-registry curl ca-certificates python3 python3-pip
   python3-apt python3-rpm python3-packaging python3-yaml python3-jwt python3-cryptography
   python3-jsonschema python3-venv rpm db5.3-util golang-go ruby isal zstd postgresql
-  apache2-utils binutils nodejs npm)
+  apache2-utils binutils)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# npm for the language image: Debian's nodejs and npm, unless a Node.js with its own npm is
+# already installed (NodeSource's nodejs bundles npm and conflicts with Debian's npm).
+command -v npm >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]}" >&2
   apt-get update -qq
