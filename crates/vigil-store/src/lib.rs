@@ -145,6 +145,10 @@ pub trait Database: Platform + Send + Sync + std::fmt::Debug {
 
     /// The last time any source was imported (changed or not); `None` for an empty database.
     async fn last_update(&self) -> Result<Option<SystemTime>, Error>;
+
+    /// Closes every connection, waiting for those in use. SQLite checkpoints its
+    /// write-ahead log into the database file and removes it when the last one closes.
+    async fn close(&self);
 }
 
 /// An import in progress: one transaction.

@@ -216,6 +216,10 @@ impl Database for PgDatabase {
             .map_err(Error::query("read last update"))?;
         Ok(row.map(from_unix))
     }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
 }
 
 struct PgWriter {

@@ -234,6 +234,10 @@ impl Database for SqliteDatabase {
             .map_err(Error::query("read last update"))?;
         Ok(row.map(from_unix))
     }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
 }
 
 /// Decodes a `(source, id, json)` row; `json` is compressed or plain JSON

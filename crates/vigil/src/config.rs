@@ -442,6 +442,21 @@ impl Store {
     }
 }
 
+impl Drop for Store {
+    /// Closes the connections inside the runtime that opened them, so that SQLite
+    /// checkpoints and removes its write-ahead log instead of leaving it (as large as the
+    /// last import) beside the database file.
+    /// Bounded: a connection still checked out (which nothing should leave behind) must
+    /// not keep the process from exiting.
+    fn drop(&mut self) {
+        let db = &self.db;
+        let close = async { tokio::time::timeout(Duration::from_secs(5), db.close()).await };
+        if self.rt.block_on(close).is_err() {
+            tracing::warn!("the database connections did not close within 5 s");
+        }
+    }
+}
+
 /// The configuration flags of this process's command line (clap already merged in the
 /// `VIGIL_*` variables). Parsed again here so that any command can call [`Config::load`]
 /// without threading the global arguments through.
