@@ -11,7 +11,8 @@ use vigil_policy::{
 use vigil_store::Database;
 use vigil_store::platform::{AuditFilter, Environment, Error, PolicyEdit};
 
-use crate::platform::{on_both_backends, t};
+use crate::on_both_backends;
+use crate::platform::t;
 
 fn scope(s: &str) -> Scope {
     s.parse().unwrap()
@@ -451,10 +452,10 @@ proptest! {
     /// a URL is set.
     #[test]
     fn stored_rules_follow_the_crate(edits in prop::collection::vec(arb_edit(), 1..30)) {
-        crate::platform::rt().block_on(async {
+        crate::rt().block_on(async {
             let dir = tempfile::tempdir().unwrap();
             let mut locations = vec![vigil_store::Location::Sqlite(dir.path().join("v.db"))];
-            locations.extend(crate::platform::fresh_postgres("policy_prop").await);
+            locations.extend(crate::fresh_postgres("policy_prop").await);
             for location in locations {
                 let db = vigil_store::open(&location).await.unwrap();
                 check_edits(&*db, edits.clone()).await?;
@@ -521,10 +522,10 @@ fn apply_fallible(
 /// and the failure names the operation, never the SQL.
 #[test]
 fn a_change_without_its_audit_row_is_not_made() {
-    crate::platform::rt().block_on(async {
+    crate::rt().block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let mut locations = vec![vigil_store::Location::Sqlite(dir.path().join("v.db"))];
-        locations.extend(crate::platform::fresh_postgres("policy_atomic").await);
+        locations.extend(crate::fresh_postgres("policy_atomic").await);
         for location in locations {
             let db = vigil_store::open(&location).await.unwrap();
             entities(&*db).await;

@@ -1,6 +1,8 @@
 use std::path::{Path, PathBuf};
 
 use vigil_store::{Database, Location, Record, SourceMeta, import, normalize_name, open};
+
+use crate::{on_both_backends, rt};
 use vigil_vulndb::Advisory;
 
 fn fixtures() -> PathBuf {
@@ -58,56 +60,6 @@ fn meta(name: &str) -> SourceMeta {
 /// Records as the backend stores them (packed JSON on SQLite).
 fn records(db: &dyn Database, advs: &[Advisory]) -> Vec<Record> {
     advs.iter().map(|a| db.prepare(a).unwrap()).collect()
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// A fresh PostgreSQL database on the test server, or `None` (skip) when no URL is set.
-async fn fresh_postgres(test: &str) -> Option<Location> {
-    let Ok(url) = std::env::var("VIGIL_TEST_DATABASE_URL") else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "VIGIL_TEST_DATABASE_URL is not set (start one with scripts/pg-test-server.sh)"
-        );
-        eprintln!("skipping the PostgreSQL run of {test}: VIGIL_TEST_DATABASE_URL is not set");
-        return None;
-    };
-    use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-    let name = format!(
-        "vigil_{test}_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos()
-    );
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let (base, _) = url.rsplit_once('/').unwrap();
-    Some(Location::Postgres(format!("{base}/{name}")))
-}
-
-fn on_both_backends(test: &str, story: impl AsyncFn(Box<dyn Database>)) {
-    rt().block_on(async {
-        let dir = tempfile::tempdir().unwrap();
-        let db = open(&Location::Sqlite(dir.path().join("nested/vigil.db")))
-            .await
-            .unwrap();
-        story(db).await;
-        if let Some(loc) = fresh_postgres(test).await {
-            let db = open(&loc).await.unwrap();
-            story(db).await;
-        }
-    });
 }
 
 fn ids(v: &[vigil_store::StoredAdvisory]) -> Vec<String> {
