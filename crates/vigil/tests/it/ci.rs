@@ -5,7 +5,6 @@
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -69,34 +68,11 @@ fn digest_already_scanned_is_not_scanned_again() {
     }
 }
 
-struct Registry(Child);
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The real docker-registry serving the test images' registry storage, without auth.
 fn start_registry(storage: &Path) -> Option<(Registry, u16)> {
     require(have("docker-registry"), "docker-registry")?;
     let port = free_port();
-    let child = Command::new("bash")
-        .arg(workspace().join("scripts/registry-serve.sh"))
-        .arg(storage)
-        .arg(port.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start docker-registry");
-    let registry = Registry(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "docker-registry did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Some((registry, port))
+    Some((serve_registry(storage, port, &[]), port))
 }
 
 /// A TCP proxy to `upstream` that hangs up on its first `failures` tries: it closes every

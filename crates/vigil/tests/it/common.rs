@@ -184,3 +184,36 @@ pub fn free_port() -> u16 {
         .expect("addr")
         .port()
 }
+
+/// A running docker-registry (the Debian package, through scripts/registry-serve.sh),
+/// stopped when dropped.
+pub struct Registry(std::process::Child);
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Serves the registry storage `storage` on 127.0.0.1:`port` (`auth`: the script's optional
+/// `htpasswd FILE` or `token REALM CERT` arguments) and waits until it accepts connections.
+pub fn serve_registry(storage: &Path, port: u16, auth: &[&std::ffi::OsStr]) -> Registry {
+    use std::time::{Duration, Instant};
+    let child = Command::new("bash")
+        .arg(workspace().join("scripts/registry-serve.sh"))
+        .arg(storage)
+        .arg(port.to_string())
+        .args(auth)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start docker-registry");
+    let registry = Registry(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "docker-registry did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    registry
+}

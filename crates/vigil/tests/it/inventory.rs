@@ -1,7 +1,7 @@
 //! `vigil inventory` on the real test images, in every source form (issue 3).
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
@@ -217,34 +217,6 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-struct Registry(Child);
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_registry(storage: &Path, port: u16, htpasswd: &Path) -> Registry {
-    let child = Command::new("bash")
-        .arg(workspace().join("scripts/registry-serve.sh"))
-        .arg(storage)
-        .arg(port.to_string())
-        .arg("htpasswd")
-        .arg(htpasswd)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start docker-registry");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "docker-registry did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Registry(child)
-}
-
 /// A real docker-registry on 127.0.0.1 with htpasswd basic auth: credentials from the
 /// docker config file (`DOCKER_CONFIG`) and from the command line both work, none is a
 /// clear error, and the result equals the OCI layout's.
@@ -267,7 +239,11 @@ fn registry_with_basic_auth() {
     let htpasswd = tmp.path().join("htpasswd");
     std::fs::write(&htpasswd, &pw.stdout).unwrap();
     let port = free_port();
-    let _registry = start_registry(&img.join("registry"), port, &htpasswd);
+    let _registry = serve_registry(
+        &img.join("registry"),
+        port,
+        &["htpasswd".as_ref(), htpasswd.as_os_str()],
+    );
 
     let vigil = Vigil::new();
     let expected = package_rows(&json(&vigil.run(&[
