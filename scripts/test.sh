@@ -52,6 +52,7 @@ PYTHON=/usr/bin/python3 scripts/make-lang-images.sh "$VIGIL_LANG_IMAGES" >/dev/n
 # which the SBOM reader is checked against.
 export VIGIL_TEST_PEER_SBOMS="${VIGIL_TEST_PEER_SBOMS:-$ROOT/target/peer-sboms}"
 scripts/make-peer-sboms.sh "$VIGIL_TEST_PEER_SBOMS" >/dev/null
+scripts/check-deploy.sh >/dev/null
 
 # A throwaway PostgreSQL for the store tests (SPEC 9.5: the same suite on both backends).
 if [ -z "${VIGIL_TEST_DATABASE_URL:-}" ] && [ -x scripts/pg-test-server.sh ]; then
