@@ -20,6 +20,7 @@ pub enum Kind {
     User,
     DatabaseVersion,
     Scope,
+    Token,
 }
 
 impl Kind {
@@ -37,6 +38,7 @@ impl Kind {
             Self::User => "user",
             Self::DatabaseVersion => "database version",
             Self::Scope => "scope",
+            Self::Token => "token",
         }
     }
 }

@@ -33,8 +33,8 @@ use std::time::SystemTime;
 pub use error::{Error, Kind};
 pub use policy::{AuditFilter, PolicyEdit};
 pub use types::{
-    CompletedScan, Deployment, DeploymentFilter, Environment, NewDeployment, Pipeline, Scan,
-    ScanFilter, ScanState,
+    CompletedScan, Deployment, DeploymentFilter, Environment, NewDeployment, NewToken, Pipeline,
+    Role, Scan, ScanCounts, ScanFilter, ScanState, Token,
 };
 
 /// The platform store: one implementation per backend (STYLE.md, as atuin's database trait).
@@ -135,6 +135,64 @@ pub trait Platform: Send + Sync {
         digest: &str,
         db_version: &str,
     ) -> Result<Option<CompletedScan>, Error>;
+
+    /// Queues a scan of `digest` submitted for `application` (by one of its pipelines).
+    async fn submit_scan(
+        &self,
+        digest: &str,
+        reference: &str,
+        application: Option<&str>,
+        at: SystemTime,
+    ) -> Result<Scan, Error>;
+    /// The server's queue (issue 9): takes the oldest scan that is queued, or running with
+    /// its lease run out (its worker died), and gives it to `worker` until `lease_until`,
+    /// against database version `db_version`. Two workers never hold one scan at once
+    /// (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: one writer at a time).
+    async fn claim_leased(
+        &self,
+        worker: &str,
+        db_version: &str,
+        lease_until: SystemTime,
+        at: SystemTime,
+    ) -> Result<Option<Scan>, Error>;
+    /// Extends `worker`'s lease on a running scan; `false` when the worker no longer holds
+    /// it (the lease ran out and another worker took it, or it finished).
+    async fn renew_lease(
+        &self,
+        id: i64,
+        worker: &str,
+        lease_until: SystemTime,
+    ) -> Result<bool, Error>;
+    /// Completes a scan `worker` holds; [`Error::ScanState`] when it holds it no longer.
+    async fn complete_leased(
+        &self,
+        id: i64,
+        worker: &str,
+        report: &str,
+        at: SystemTime,
+    ) -> Result<Scan, Error>;
+    /// Fails a scan `worker` holds; [`Error::ScanState`] when it holds it no longer.
+    async fn fail_leased(
+        &self,
+        id: i64,
+        worker: &str,
+        error: &str,
+        at: SystemTime,
+    ) -> Result<Scan, Error>;
+    /// Puts every scan `worker` holds back in the queue (a graceful shutdown); returns how
+    /// many.
+    async fn release_leases(&self, worker: &str) -> Result<u64, Error>;
+    /// How many scans are in each state.
+    async fn scan_counts(&self) -> Result<ScanCounts, Error>;
+
+    /// Stores a new API token; its name and hash must be new.
+    async fn create_token(&self, token: &NewToken, at: SystemTime) -> Result<Token, Error>;
+    /// The token whose secret hashes to `hash`.
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<Token>, Error>;
+    /// Every token, by id.
+    async fn tokens(&self) -> Result<Vec<Token>, Error>;
+    /// Deletes a token.
+    async fn revoke_token(&self, id: i64) -> Result<(), Error>;
 
     /// Every policy rule, on top of the defaults of a fresh install (SPEC 6.4).
     async fn policies(&self) -> Result<vigil_policy::Policies, Error>;

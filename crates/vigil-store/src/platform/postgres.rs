@@ -19,6 +19,16 @@ const CLAIM_SQL: &str = "UPDATE scans SET state = 'running', db_version = $1, st
     WHERE id = (SELECT id FROM scans WHERE state = 'queued' ORDER BY id LIMIT 1 \
     FOR UPDATE SKIP LOCKED)";
 
+/// The server's queue: the oldest queued scan, or a running one whose lease ran out;
+/// replicas skip rows another one is claiming.
+const CLAIM_LEASED_SQL: &str = "UPDATE scans SET state = 'running', db_version = $1, \
+    started_at = $2, worker = $3, lease_until = $4, attempts = attempts + 1 \
+    WHERE id = (SELECT id FROM scans WHERE state = 'queued' \
+    OR (state = 'running' AND lease_until < $2) ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)";
+
+/// The names in a JSON array bound as one parameter.
+const WITHIN_SQL: &str = "SELECT jsonb_array_elements_text($5::jsonb)";
+
 super::sql::platform_impl!(PgDatabase);
 
 /// Policy changes take turns across replicas, so each audit entry's "before" is the rule it

@@ -11,8 +11,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::error::{Error, Kind};
 
-pub(crate) const SCAN_COLUMNS: &str =
-    "id, digest, reference, state, error, db_version, queued_at, started_at, finished_at";
+pub(crate) const SCAN_COLUMNS: &str = "id, digest, reference, state, error, db_version, \
+    queued_at, started_at, finished_at, application, attempts, worker, lease_until";
 
 pub(crate) fn from_unix(secs: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(secs.max(0) as u64)
@@ -100,13 +100,17 @@ macro_rules! platform_impl {
                 queued_at: from_unix(r.get(6)),
                 started_at: r.get::<Option<i64>, _>(7).map(from_unix),
                 finished_at: r.get::<Option<i64>, _>(8).map(from_unix),
+                application: r.get(9),
+                attempts: u32::try_from(r.get::<i32, _>(10)).unwrap_or(0),
+                worker: r.get(11),
+                lease_until: r.get::<Option<i64>, _>(12).map(from_unix),
             })
         }
 
         fn completed_row(r: &DbRow) -> Result<CompletedScan, Error> {
             Ok(CompletedScan {
                 scan: scan_row(r)?,
-                report: r.get::<Option<String>, _>(9).unwrap_or_default(),
+                report: r.get::<Option<String>, _>(13).unwrap_or_default(),
             })
         }
 
@@ -121,6 +125,31 @@ macro_rules! platform_impl {
                 by: r.get(6),
                 rollback: r.get(7),
             }
+        }
+
+        fn token_row(r: &DbRow) -> Result<Token, Error> {
+            let id: i64 = r.get(0);
+            let role: String = r.get(2);
+            let bad = |problem: String| {
+                Error::Store($crate::Error::Query {
+                    what: "read token",
+                    problem: format!("token {id}: {problem}"),
+                })
+            };
+            let role = Role::parse(&role).ok_or_else(|| bad(format!("unknown role {role:?}")))?;
+            let apps = r
+                .get::<Option<String>, _>(3)
+                .map(|a| serde_json::from_str::<Vec<String>>(&a))
+                .transpose()
+                .map_err(|e| bad(format!("applications do not read: {e}")))?;
+            Ok(Token {
+                id,
+                name: r.get(1),
+                role,
+                apps,
+                created_at: from_unix(r.get(4)),
+                created_by: r.get(5),
+            })
         }
 
         const DEPLOYMENT_COLUMNS: &str = "d.id, d.application, d.environment, e.cluster, \
@@ -518,20 +547,244 @@ macro_rules! platform_impl {
                 reference: &str,
                 at: SystemTime,
             ) -> Result<Scan, Error> {
+                self.submit_scan(digest, reference, None, at).await
+            }
+
+            async fn submit_scan(
+                &self,
+                digest: &str,
+                reference: &str,
+                application: Option<&str>,
+                at: SystemTime,
+            ) -> Result<Scan, Error> {
                 validate::digest(digest)?;
                 validate::text(Kind::Reference, reference)?;
                 let sql = format!(
-                    "INSERT INTO scans (digest, reference, state, queued_at) \
-                     VALUES ($1, $2, 'queued', $3) RETURNING {SCAN_COLUMNS}"
+                    "INSERT INTO scans (digest, reference, state, queued_at, application) \
+                     VALUES ($1, $2, 'queued', $3, $4) RETURNING {SCAN_COLUMNS}"
                 );
                 let row = sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(digest)
                     .bind(reference)
                     .bind(to_unix(at))
+                    .bind(application)
                     .fetch_one(&self.pool)
                     .await
                     .map_err(db("queue scan"))?;
                 scan_row(&row)
+            }
+
+            async fn claim_leased(
+                &self,
+                worker: &str,
+                db_version: &str,
+                lease_until: SystemTime,
+                at: SystemTime,
+            ) -> Result<Option<Scan>, Error> {
+                validate::text(Kind::DatabaseVersion, db_version)?;
+                let sql = format!("{CLAIM_LEASED_SQL} RETURNING {SCAN_COLUMNS}");
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(db_version)
+                    .bind(to_unix(at))
+                    .bind(worker)
+                    .bind(to_unix(lease_until))
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db("claim scan"))?;
+                row.map(|r| scan_row(&r)).transpose()
+            }
+
+            async fn renew_lease(
+                &self,
+                id: i64,
+                worker: &str,
+                lease_until: SystemTime,
+            ) -> Result<bool, Error> {
+                let done = sqlx::query(
+                    "UPDATE scans SET lease_until = $3 \
+                     WHERE id = $1 AND worker = $2 AND state = 'running'",
+                )
+                .bind(id)
+                .bind(worker)
+                .bind(to_unix(lease_until))
+                .execute(&self.pool)
+                .await
+                .map_err(db("renew scan lease"))?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn complete_leased(
+                &self,
+                id: i64,
+                worker: &str,
+                report: &str,
+                at: SystemTime,
+            ) -> Result<Scan, Error> {
+                validate::report(report)?;
+                let sql = format!(
+                    "UPDATE scans SET state = 'completed', report = $2, finished_at = $3, \
+                     lease_until = NULL \
+                     WHERE id = $1 AND state = 'running' AND worker = $4 RETURNING {SCAN_COLUMNS}"
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(id)
+                    .bind(report)
+                    .bind(to_unix(at))
+                    .bind(worker)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db("complete scan"))?;
+                match row {
+                    Some(r) => scan_row(&r),
+                    None => state_error(self, id, "complete").await,
+                }
+            }
+
+            async fn fail_leased(
+                &self,
+                id: i64,
+                worker: &str,
+                error: &str,
+                at: SystemTime,
+            ) -> Result<Scan, Error> {
+                let error = validate::error_text(error);
+                let sql = format!(
+                    "UPDATE scans SET state = 'failed', error = $2, finished_at = $3, \
+                     lease_until = NULL \
+                     WHERE id = $1 AND state = 'running' AND worker = $4 RETURNING {SCAN_COLUMNS}"
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(id)
+                    .bind(error)
+                    .bind(to_unix(at))
+                    .bind(worker)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db("fail scan"))?;
+                match row {
+                    Some(r) => scan_row(&r),
+                    None => state_error(self, id, "fail").await,
+                }
+            }
+
+            async fn release_leases(&self, worker: &str) -> Result<u64, Error> {
+                let done = sqlx::query(
+                    "UPDATE scans SET state = 'queued', worker = NULL, lease_until = NULL, \
+                     started_at = NULL, db_version = NULL \
+                     WHERE worker = $1 AND state = 'running'",
+                )
+                .bind(worker)
+                .execute(&self.pool)
+                .await
+                .map_err(db("release scans"))?;
+                Ok(done.rows_affected())
+            }
+
+            async fn scan_counts(&self) -> Result<ScanCounts, Error> {
+                let rows: Vec<(String, i64)> =
+                    sqlx::query_as("SELECT state, COUNT(*) FROM scans GROUP BY state")
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(db("count scans"))?;
+                let mut c = ScanCounts::default();
+                for (state, n) in rows {
+                    let n = u64::try_from(n).unwrap_or(0);
+                    match ScanState::parse(&state) {
+                        Some(ScanState::Queued) => c.queued = n,
+                        Some(ScanState::Running) => c.running = n,
+                        Some(ScanState::Completed) => c.completed = n,
+                        Some(ScanState::Failed) => c.failed = n,
+                        None => {}
+                    }
+                }
+                Ok(c)
+            }
+
+            async fn create_token(&self, token: &NewToken, at: SystemTime) -> Result<Token, Error> {
+                validate::name(Kind::Token, &token.name)?;
+                if let Some(apps) = &token.apps {
+                    for a in apps {
+                        validate::name(Kind::Application, a)?;
+                    }
+                }
+                let mut tx = begin_write(&self.pool).await.map_err(db("create token"))?;
+                if let Some(apps) = &token.apps {
+                    for a in apps {
+                        if !exists(&mut tx, "SELECT 1 FROM applications WHERE name = $1", a).await? {
+                            return Err(unknown(Kind::Application, a));
+                        }
+                    }
+                }
+                if exists(&mut tx, "SELECT 1 FROM api_tokens WHERE name = $1", &token.name).await? {
+                    return Err(Error::Duplicate {
+                        kind: Kind::Token,
+                        name: token.name.clone(),
+                    });
+                }
+                let apps = token
+                    .apps
+                    .as_ref()
+                    .map(|a| serde_json::to_string(a).unwrap_or_default());
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO api_tokens (name, hash, role, apps, created_at, created_by) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(&token.name)
+                .bind(&token.hash)
+                .bind(token.role.as_str())
+                .bind(apps)
+                .bind(to_unix(at))
+                .bind(&token.created_by)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(or_constraint("create token", || Error::Duplicate {
+                    kind: Kind::Token,
+                    name: token.name.clone(),
+                }))?;
+                tx.commit().await.map_err(db("create token"))?;
+                Ok(Token {
+                    id,
+                    name: token.name.clone(),
+                    role: token.role,
+                    apps: token.apps.clone(),
+                    created_at: from_unix(to_unix(at)),
+                    created_by: token.created_by.clone(),
+                })
+            }
+
+            async fn token_by_hash(&self, hash: &str) -> Result<Option<Token>, Error> {
+                let row = sqlx::query(
+                    "SELECT id, name, role, apps, created_at, created_by FROM api_tokens \
+                     WHERE hash = $1",
+                )
+                .bind(hash)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db("look up token"))?;
+                row.map(|r| token_row(&r)).transpose()
+            }
+
+            async fn tokens(&self) -> Result<Vec<Token>, Error> {
+                let rows = sqlx::query(
+                    "SELECT id, name, role, apps, created_at, created_by FROM api_tokens \
+                     ORDER BY id",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db("list tokens"))?;
+                rows.iter().map(token_row).collect()
+            }
+
+            async fn revoke_token(&self, id: i64) -> Result<(), Error> {
+                let done = sqlx::query("DELETE FROM api_tokens WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db("revoke token"))?;
+                if done.rows_affected() == 0 {
+                    return Err(unknown(Kind::Token, &id.to_string()));
+                }
+                Ok(())
             }
 
             async fn start_scan(
@@ -660,15 +913,26 @@ macro_rules! platform_impl {
             }
 
             async fn scans(&self, filter: &ScanFilter) -> Result<Vec<Scan>, Error> {
+                // `within` travels as a JSON array: one statement for both backends,
+                // whatever its length.
+                let within = filter
+                    .within
+                    .as_ref()
+                    .map(|apps| serde_json::to_string(apps).unwrap_or_default());
                 let sql = format!(
                     "SELECT {SCAN_COLUMNS} FROM scans \
                      WHERE ($1 IS NULL OR digest = $1) AND ($2 IS NULL OR state = $2) \
-                     ORDER BY id DESC LIMIT $3"
+                     AND ($4 IS NULL OR application = $4) \
+                     AND ($5 IS NULL OR application IN ({WITHIN_SQL})) \
+                     ORDER BY id DESC LIMIT $3 OFFSET $6"
                 );
                 let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(filter.digest.clone())
                     .bind(filter.state.map(|s| s.as_str().to_owned()))
                     .bind(i64::from(filter.limit))
+                    .bind(filter.application.clone())
+                    .bind(within)
+                    .bind(i64::from(filter.offset))
                     .fetch_all(&self.pool)
                     .await
                     .map_err(db("list scans"))?;

@@ -18,6 +18,15 @@ async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, 
 const CLAIM_SQL: &str = "UPDATE scans SET state = 'running', db_version = $1, started_at = $2 \
     WHERE id = (SELECT id FROM scans WHERE state = 'queued' ORDER BY id LIMIT 1)";
 
+/// The server's queue: the oldest queued scan, or a running one whose lease ran out.
+const CLAIM_LEASED_SQL: &str = "UPDATE scans SET state = 'running', db_version = $1, \
+    started_at = $2, worker = $3, lease_until = $4, attempts = attempts + 1 \
+    WHERE id = (SELECT id FROM scans WHERE state = 'queued' \
+    OR (state = 'running' AND lease_until < $2) ORDER BY id LIMIT 1)";
+
+/// The names in a JSON array bound as one parameter.
+const WITHIN_SQL: &str = "SELECT value FROM json_each($5)";
+
 super::sql::platform_impl!(SqliteDatabase);
 
 /// `BEGIN IMMEDIATE` already serialises writers.

@@ -110,6 +110,14 @@ pub struct Scan {
     pub queued_at: SystemTime,
     pub started_at: Option<SystemTime>,
     pub finished_at: Option<SystemTime>,
+    /// The application it was submitted for (by a pipeline), if any.
+    pub application: Option<String>,
+    /// How many times a worker claimed it (the server's queue; 0 for CLI scans).
+    pub attempts: u32,
+    /// The worker holding it while it runs on the server's queue.
+    pub worker: Option<String>,
+    /// Until when that worker holds it; past this, another worker may take it.
+    pub lease_until: Option<SystemTime>,
 }
 
 /// A completed scan and its report: the scan report JSON as the caller stored it.
@@ -131,8 +139,13 @@ impl CompletedScan {
 pub struct ScanFilter {
     pub digest: Option<String>,
     pub state: Option<ScanState>,
+    pub application: Option<String>,
+    /// Only scans submitted for one of these applications (a restricted token, SPEC 11.3).
+    pub within: Option<Vec<String>>,
     /// At most this many.
     pub limit: u32,
+    /// After skipping this many.
+    pub offset: u32,
 }
 
 impl Default for ScanFilter {
@@ -140,7 +153,88 @@ impl Default for ScanFilter {
         Self {
             digest: None,
             state: None,
+            application: None,
+            within: None,
             limit: 100,
+            offset: 0,
         }
     }
+}
+
+/// What an API token may do (issue 9): each role may do what the one before it may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Read everything.
+    Viewer,
+    /// Read, submit scans, ask the gate, record deployments.
+    Ci,
+    /// Everything.
+    Admin,
+}
+
+impl Role {
+    /// Stable kebab-case name, also the database's.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Viewer => "viewer",
+            Self::Ci => "ci",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// Parses [`Role::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "viewer" => Self::Viewer,
+            "ci" => Self::Ci,
+            "admin" => Self::Admin,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A token to create: the secret is never stored, only its SHA-256 (`hash`, lower-case hex).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewToken {
+    pub name: String,
+    pub hash: String,
+    pub role: Role,
+    /// The applications it is restricted to; `None` for all.
+    pub apps: Option<Vec<String>>,
+    pub created_by: String,
+}
+
+/// A stored API token (without any secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub apps: Option<Vec<String>>,
+    pub created_at: SystemTime,
+    pub created_by: String,
+}
+
+impl Token {
+    /// Whether the token may see `application`.
+    pub fn sees(&self, application: &str) -> bool {
+        self.apps
+            .as_ref()
+            .is_none_or(|apps| apps.iter().any(|a| a == application))
+    }
+}
+
+/// How many scans are in each state (the server's metrics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanCounts {
+    pub queued: u64,
+    pub running: u64,
+    pub completed: u64,
+    pub failed: u64,
 }
