@@ -129,3 +129,12 @@ fn image_error_is_transient(e: &vigil_image::Error) -> bool {
         _ => false,
     }
 }
+
+/// Whether a completed scan covered everything (SPEC 5.7) and the counts of its findings,
+/// read from its stored report (the server's scan resource shows them).
+pub fn scan_outcome(
+    scan: &vigil_store::platform::CompletedScan,
+) -> Result<(bool, ScanSummary), Error> {
+    let stored = stored::Stored::read(scan)?;
+    Ok((stored.complete, ScanSummary::of(&stored.findings)))
+}

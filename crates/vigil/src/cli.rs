@@ -20,11 +20,27 @@ pub struct GlobalArgs {
     /// More log output on stderr (-v info, -vv debug); VIGIL_LOG overrides
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
-    /// Write logs as JSON lines
+    /// Write logs as JSON lines (same as --log-format json)
     #[arg(long, global = true, env = "VIGIL_LOG_JSON")]
     pub log_json: bool,
+    /// Log format on stderr: text or json
+    #[arg(
+        long,
+        global = true,
+        env = "VIGIL_LOG_FORMAT",
+        value_enum,
+        default_value_t
+    )]
+    pub log_format: LogFormat,
     #[command(flatten)]
     pub config: crate::config::ConfigArgs,
+}
+
+#[derive(Debug, Clone, Copy, Default, clap::ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,4 +87,9 @@ pub enum Command {
     Deploy(cmd::gate::DeployCommand),
     /// Vulnerabilities in deployed applications, per application and environment
     Deployed(cmd::gate::DeployedArgs),
+    /// Serve the HTTP API and run scan workers (replicas share one PostgreSQL)
+    Serve(cmd::serve::ServeArgs),
+    /// API tokens for the server: create, list, revoke
+    #[command(subcommand)]
+    Token(cmd::serve::TokenCommand),
 }

@@ -15,6 +15,10 @@
 //! | CI scan retries | | `scan.retries` | `2`: a transient failure (network, registry 5xx, timeout) is tried again up to twice, three tries in all (SPEC 7.2) |
 //! | CI scan backoff | | `scan.backoff` | `2s` (humantime): the wait after the first failed try, doubled after each further one |
 //! | image read timeout | | `scan.timeout` | `10m`: one try that reads an image for longer fails (a registry that never answers) |
+//! | server address | `vigil serve --listen` / `VIGIL_LISTEN` | `serve.listen` | `127.0.0.1:8080` |
+//! | scan workers | `vigil serve --workers` / `VIGIL_WORKERS` | `serve.workers` | `2` per replica (a scan uses about one core) |
+//! | scan lease | | `serve.lease` | `5m`: a replica that stops renewing a claimed scan for this long loses it to another |
+//! | TLS | `vigil serve --tls-cert --tls-key` | `serve.tls_cert`, `serve.tls_key` | none: plain HTTP (PEM files; both or neither) |
 //!
 //! A `[[db.sources]]` entry has `name`, `url`, `format` (`auto`, `osv`, `alpine-secdb`,
 //! `debian-tracker`; default `auto`) and an optional `sha256` the download must have. When
@@ -88,6 +92,21 @@ pub struct Config {
     pub db: DbConfig,
     /// `[scan]`: CI scan retries and timeouts.
     pub scan: ScanConfig,
+    /// `[serve]`: `vigil serve`.
+    pub serve: ServeConfig,
+}
+
+/// `[serve]`: the server (`vigil serve`, issue 9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeConfig {
+    /// Where to listen (default `127.0.0.1:8080`).
+    pub listen: std::net::SocketAddr,
+    /// Scan workers of this replica (default 2).
+    pub workers: usize,
+    /// How long a claimed scan is held without renewal (default 5 minutes).
+    pub lease: Duration,
+    /// PEM certificate chain and key for HTTPS (default none).
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// `[scan]`: how CI scans retry (SPEC 7.2).
@@ -219,6 +238,18 @@ struct FileConfig {
     db: FileDb,
     #[serde(default)]
     scan: FileScan,
+    #[serde(default)]
+    serve: FileServe,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileServe {
+    listen: Option<String>,
+    workers: Option<usize>,
+    lease: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -338,6 +369,30 @@ impl Config {
         if scan.timeout.is_zero() {
             bail!("scan.timeout is zero: every image read would fail");
         }
+        let listen_text = std::env::var("VIGIL_LISTEN")
+            .ok()
+            .or(file_cfg.serve.listen.clone())
+            .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let serve = ServeConfig {
+            listen: listen_text.parse().with_context(|| {
+                format!("invalid serve.listen {listen_text:?}: expected ADDRESS:PORT such as 127.0.0.1:8080")
+            })?,
+            workers: match std::env::var("VIGIL_WORKERS") {
+                Ok(w) => w.parse().with_context(|| {
+                    format!("invalid VIGIL_WORKERS {w:?}: expected a number of workers")
+                })?,
+                Err(_) => file_cfg.serve.workers.unwrap_or(2),
+            },
+            lease: duration("serve.lease", &file_cfg.serve.lease, Duration::from_secs(300))?,
+            tls: match (file_cfg.serve.tls_cert, file_cfg.serve.tls_key) {
+                (Some(c), Some(k)) => Some((resolve(c), resolve(k))),
+                (None, None) => None,
+                _ => bail!("serve.tls_cert and serve.tls_key go together: set both or neither"),
+            },
+        };
+        if serve.lease < Duration::from_secs(1) {
+            bail!("serve.lease is under a second: workers could not renew in time");
+        }
         let sources = file_cfg.db.sources.unwrap_or_else(default_sources);
         let mut seen = std::collections::HashSet::new();
         for s in &sources {
@@ -359,6 +414,7 @@ impl Config {
             token: args.token.clone().or(file_cfg.token).map(Secret),
             db: DbConfig { max_age, sources },
             scan,
+            serve,
         })
     }
 
@@ -388,6 +444,17 @@ impl Config {
             token: Option<&'a str>,
             db: ShownDb<'a>,
             scan: ShownScan,
+            serve: ShownServe,
+        }
+        #[derive(Serialize)]
+        struct ShownServe {
+            listen: String,
+            workers: usize,
+            lease: String,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            tls_cert: Option<String>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            tls_key: Option<String>,
         }
         #[derive(Serialize)]
         struct ShownScan {
@@ -410,6 +477,21 @@ impl Config {
             database_url: self.database.to_string(),
             server: self.server.as_deref(),
             token: self.token.as_ref().map(|_| "****"),
+            serve: ShownServe {
+                listen: self.serve.listen.to_string(),
+                workers: self.serve.workers,
+                lease: humantime::format_duration(self.serve.lease).to_string(),
+                tls_cert: self
+                    .serve
+                    .tls
+                    .as_ref()
+                    .map(|(c, _)| c.display().to_string()),
+                tls_key: self
+                    .serve
+                    .tls
+                    .as_ref()
+                    .map(|(_, k)| k.display().to_string()),
+            },
             db: ShownDb {
                 max_age: humantime::format_duration(self.db.max_age).to_string(),
                 sources: &self.db.sources,

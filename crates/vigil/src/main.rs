@@ -99,7 +99,7 @@ fn init_logging(global: &cli::GlobalArgs) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal());
-    if global.log_json {
+    if global.log_json || global.log_format == cli::LogFormat::Json {
         builder.json().init();
     } else {
         builder.without_time().with_target(false).init();

@@ -466,21 +466,65 @@ fn age(t: SystemTime) -> Duration {
     SystemTime::now().duration_since(t).unwrap_or_default()
 }
 
+/// The `vigil db status --format json` document (also the server's `GET /api/v1/db/status`).
+fn status_doc(
+    config: &Config,
+    sources: &[SourceStatus],
+    last: Option<std::time::SystemTime>,
+) -> serde_json::Value {
+    let stale = last.is_none_or(|t| age(t) > config.db.max_age);
+    let sources: Vec<serde_json::Value> = sources.iter().map(source_json).collect();
+    serde_json::json!({
+        "database": config.database.to_string(),
+        "last_update": last.map(rfc3339),
+        "stale": stale,
+        "sources": sources,
+    })
+}
+
+/// [`status_doc`] of the configured database, for the server.
+pub fn status_json(config: &Config) -> anyhow::Result<serde_json::Value> {
+    let store = config.open_store()?;
+    let sources = store.block_on(store.db().status())?;
+    let last = store.block_on(store.db().last_update())?;
+    Ok(status_doc(config, &sources, last))
+}
+
+/// Imports one feed file as source `name` and answers what `vigil db import` prints, as
+/// JSON (the server's `POST /api/v1/db/import`).
+pub fn import_json(
+    config: &Config,
+    path: &Path,
+    format: &str,
+    name: &str,
+    skip_invalid: bool,
+) -> anyhow::Result<serde_json::Value> {
+    let format: FeedFormat = format.parse().map_err(|e| anyhow!("{e}"))?;
+    let store = config.open_store()?;
+    let (stats, skipped) = import_one(&store, path, name, format, name, skip_invalid)?;
+    let ecosystems: serde_json::Map<String, serde_json::Value> = stats
+        .ecosystems
+        .iter()
+        .map(|(e, n)| (e.clone(), (*n).into()))
+        .collect();
+    Ok(serde_json::json!({
+        "source": stats.source,
+        "records": stats.records,
+        "unchanged": stats.unchanged,
+        "duplicates": stats.duplicates,
+        "skipped": skipped,
+        "ecosystems": ecosystems,
+    }))
+}
+
 fn status(config: &Config, args: &StatusArgs) -> anyhow::Result<ExitStatus> {
     let store = config.open_store()?;
     let sources = store.block_on(store.db().status())?;
     let last = store.block_on(store.db().last_update())?;
-    let stale = last.is_none_or(|t| age(t) > config.db.max_age);
     let mut out = std::io::stdout().lock();
     match args.format {
         OutputFormat::Json => {
-            let sources: Vec<serde_json::Value> = sources.iter().map(source_json).collect();
-            let doc = serde_json::json!({
-                "database": config.database.to_string(),
-                "last_update": last.map(rfc3339),
-                "stale": stale,
-                "sources": sources,
-            });
+            let doc = status_doc(config, &sources, last);
             serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;
         }

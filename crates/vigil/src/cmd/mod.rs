@@ -9,6 +9,7 @@ pub mod platform;
 pub mod policy;
 pub mod sbom;
 pub mod scan;
+pub mod serve;
 pub mod version;
 
 use crate::cli::{Cli, Command};
@@ -32,5 +33,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Explain(args) => gate::explain(args),
         Command::Deploy(cmd) => gate::deploy(cmd),
         Command::Deployed(args) => gate::deployed(args),
+        Command::Serve(args) => serve::serve(args),
+        Command::Token(cmd) => serve::token(cmd),
     }
 }
