@@ -3,10 +3,11 @@
 //! unscanned setting likewise; and every CVE rule that applies at the scope, marked
 //! inherited, expired, or overridden by a more specific rule for the same id.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::SystemTime;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use vigil_vulndb::Severity;
 
 use crate::policies::{Policies, sev_index};
@@ -14,7 +15,7 @@ use crate::rule::{Action, CveRule, UnscannedAction};
 use crate::scope::{Name, Scope, ScopeError};
 
 /// Where an effective setting comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Origin {
     /// Set at the scope shown.
@@ -26,7 +27,7 @@ pub enum Origin {
 }
 
 /// The severity rule in force for one severity.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EffectiveSeverity {
     /// The severity.
     pub severity: Severity,
@@ -42,7 +43,7 @@ pub struct EffectiveSeverity {
 }
 
 /// The unscanned setting in force.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EffectiveUnscanned {
     /// The action in force (`allow` when no rule exists at all).
     pub action: UnscannedAction,
@@ -55,10 +56,11 @@ pub struct EffectiveUnscanned {
 }
 
 /// A CVE rule that applies at the scope shown.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EffectiveCve<'p> {
-    /// The rule.
-    pub rule: &'p CveRule,
+    /// The rule: borrowed from the [`Policies`] it was computed from, owned when read back
+    /// from JSON (the CLI reading a server's answer).
+    pub rule: Cow<'p, CveRule>,
     /// Set here or inherited.
     pub origin: Origin,
     /// Expired: it no longer applies (SPEC 6.5).
@@ -71,7 +73,7 @@ pub struct EffectiveCve<'p> {
 /// The effective rules at one scope. JSON: `{"scope", "lineage": [scopes, least specific
 /// first], "severities": [..., critical first], "unscanned", "cve_rules": [... by id, most
 /// specific first]}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Effective<'p> {
     /// The scope shown.
     pub scope: Scope,
@@ -176,7 +178,7 @@ pub fn effective<'p>(
             let expired = rule.is_expired(now);
             let winner = in_force.get(rule.id.as_str()).copied();
             EffectiveCve {
-                rule,
+                rule: Cow::Borrowed(rule),
                 origin: if rule.scope == *scope {
                     Origin::Here
                 } else {

@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::SystemTime;
 
 use serde::ser::SerializeStruct;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use vigil_vulndb::{Severity, VulnId};
 
 use crate::policies::{CveIndex, Policies, sev_index};
@@ -39,7 +39,7 @@ impl<'a> FindingRef<'a> {
 }
 
 /// The verdict on one finding (SPEC 6.7).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// A CVE rule or severity rule blocks it.
@@ -178,7 +178,7 @@ pub enum ScanState<'a> {
 }
 
 /// What the gate knew of the image's scan: [`ScanState`] without its details.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ScanStatus {
     /// A completed scan covering everything.
@@ -207,7 +207,7 @@ impl fmt::Display for ScanStatus {
 }
 
 /// The gate's answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Decision {
     /// The deployment may proceed.

@@ -4,7 +4,8 @@
 use std::time::SystemTime;
 
 use axum::Json;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -22,7 +23,8 @@ use crate::auth::{Admin, Caller, Ci, Viewer};
 use crate::error::ApiError;
 use crate::schema;
 
-/// JSON body whose rejection is one of ours (400 with the reason), not axum's plain text.
+/// JSON body whose rejection is one of ours (400 for malformed JSON, 422 for JSON of the
+/// wrong shape, with the reason), not axum's plain text.
 pub struct Body<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
@@ -31,6 +33,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Self(v)),
+            // Well-formed JSON of the wrong shape (a missing or mistyped field): 422.
+            Err(e @ JsonRejection::JsonDataError(_)) => Err(ApiError::Unprocessable(e.body_text())),
+            Err(e) => Err(ApiError::BadRequest(e.body_text())),
+        }
+    }
+}
+
+/// Path parameters whose rejection is one of ours (400 naming the bad segment).
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Self(v)),
             Err(e) => Err(ApiError::BadRequest(e.body_text())),
         }
     }
@@ -330,7 +351,11 @@ pub async fn set_severity(
             &b.severity,
             "critical, high, medium, low or unknown",
         )?,
-        action: parse::<Action>("action", &b.action, "allow, warn, block or inherit")?,
+        action: parse::<Action>(
+            "action",
+            &b.action,
+            "allow, block, block-if-fixed or inherit",
+        )?,
     };
     edit(&s, &c, e).await
 }

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use vigil_store::Database;
 use vigil_store::platform::{Error as PlatformError, Kind};
 
@@ -29,7 +29,7 @@ impl Retry {
 }
 
 /// What a CI scan did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CiOutcome {
     /// The pipeline does not have scanning enabled: nothing was done (SPEC 7.2).
@@ -48,7 +48,7 @@ pub enum CiOutcome {
 /// "scan_id": null | n, "db_version": null | "sha256:..", "attempts": n, "complete": null |
 /// bool, "summary": null | {"total", "critical", "high", "medium", "low", "unknown",
 /// "fixable"}}`. Failures are errors, not results (the scan is stored as failed).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CiScan {
     pub pipeline: String,
     pub application: String,
@@ -153,7 +153,10 @@ pub async fn ci_scan(
         return Ok(result);
     }
 
-    let queued = db.queue_scan(&digest, image, clock()).await?;
+    // Recorded for the pipeline's application: a token restricted to it sees the scan.
+    let queued = db
+        .submit_scan(&digest, image, Some(&p.application), clock())
+        .await?;
     let scan = db.start_scan(queued.id, &db_version, clock()).await?;
     result.scan_id = Some(scan.id);
     // Tries that failed while resolving the digest count against the budget; the try that

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::SystemTime;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use vigil_policy::{Evaluator, ScanStatus};
 use vigil_store::Database;
 use vigil_store::platform::{Deployment, DeploymentFilter, Kind, NewDeployment};
@@ -106,7 +106,7 @@ impl Default for Page {
 /// "scanned_at": null | RFC 3339, "summary": {"total", "critical", "high", "medium", "low",
 /// "unknown", "fixable"}, "blocked": n}`. Counts are zero when the image has no completed
 /// scan; `blocked` counts findings that today's policy blocks for this pair.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeployedRow {
     pub application: String,
     pub environment: String,
@@ -120,7 +120,9 @@ pub struct DeployedRow {
     pub scanned_at: Option<String>,
     pub summary: ScanSummary,
     pub blocked: usize,
-    #[serde(skip)]
+    // Only `deployed` sorts by it, before the rows leave the service; a row read back
+    // from JSON (the CLI reading a server's answer) is already sorted.
+    #[serde(skip, default = "SystemTime::now")]
     deployed_time: SystemTime,
 }
 

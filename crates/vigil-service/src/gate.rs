@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use vigil_matcher::FixState;
 use vigil_policy::{Decision, Evaluator, Outcome, ScanState, ScanStatus, Verdict};
 use vigil_store::Database;
@@ -34,7 +34,7 @@ pub struct GateRequest<'a> {
 /// "action", ("author", "reason", "expires" for a CVE rule)}, "explanation", "expired":
 /// [CVE rules that ran out]}`. `explanation` is the sentence `vigil explain` prints:
 /// `blocked by global severity critical block`, `no rule: allowed`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GateFinding {
     pub id: VulnId,
     pub aliases: Vec<VulnId>,
@@ -85,7 +85,7 @@ fn to_json<T: Serialize>(v: &T) -> serde_json::Value {
 /// "completed|incomplete|missing", "scan_id": null | n, "scanned_at": null | RFC 3339,
 /// "db_version": null | "sha256:..", "incomplete_reasons": [..], "unscanned_rule": null |
 /// {"scope", "action"}, "blocking": [GateFinding], "expired": [CVE rules]}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GateReport {
     pub application: String,
     pub environment: String,
@@ -189,7 +189,7 @@ pub async fn gate(
 /// "environment", "cluster", "digest", "scan": "completed|incomplete|missing", "scan_id",
 /// "decision": "allow|block", "findings": [GateFinding], "unmatched_rules": [live CVE rules
 /// of the target that name none of the findings]}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Explanation {
     pub application: String,
     pub environment: String,

@@ -106,7 +106,7 @@ impl Stored {
 /// Counts over a scan's findings (as `summary` in the scan report).
 ///
 /// JSON: `{"total", "critical", "high", "medium", "low", "unknown", "fixable"}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScanSummary {
     pub total: usize,
     pub critical: usize,

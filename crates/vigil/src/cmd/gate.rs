@@ -5,11 +5,14 @@ use std::time::SystemTime;
 
 use clap::{Args, Subcommand};
 use vigil_policy::{Decision, ScanStatus, Severity};
-use vigil_service::{DeployedFilter, DeployedSort, GateRequest, Page};
+use vigil_service::{
+    DeployedFilter, DeployedRow, DeployedSort, Explanation, GateReport, GateRequest, Page,
+};
 
 use crate::cmd::ci::scan_options;
 use crate::cmd::inventory::ImageArgs;
-use crate::cmd::platform::{Format, WhoArgs, open, print_json, print_table, say};
+use crate::cmd::platform::{Format, WhoArgs, print_json, print_table, say};
+use crate::cmd::remote::{self, Backend};
 use crate::exit::ExitStatus;
 
 #[derive(Debug, Args)]
@@ -101,23 +104,87 @@ fn parse_sort(s: &str) -> Result<DeployedSort, String> {
         })
 }
 
+/// `POST /api/v1/gate`.
+#[derive(serde::Serialize)]
+struct GateBody<'a> {
+    application: &'a str,
+    environment: &'a str,
+    image: &'a str,
+    rollback: bool,
+}
+
 pub fn gate(args: GateArgs) -> anyhow::Result<ExitStatus> {
-    let (config, store) = open()?;
-    let opts = scan_options(&config, &args.image_opts)?;
-    let who = args.who.name()?;
-    let report = store.block_on(vigil_service::gate(
-        store.db(),
-        &GateRequest {
-            application: &args.app,
-            environment: &args.env,
-            image: &args.image,
-            rollback: args.rollback,
-            who: &who,
-        },
-        &opts,
-        SystemTime::now(),
-    ))?;
-    match args.format {
+    let backend = Backend::open()?;
+    let (report, who) = match &backend {
+        Backend::Local { config, store } => {
+            let opts = scan_options(config, &args.image_opts)?;
+            let who = args.who.name()?;
+            let report = store.block_on(vigil_service::gate(
+                store.db(),
+                &GateRequest {
+                    application: &args.app,
+                    environment: &args.env,
+                    image: &args.image,
+                    rollback: args.rollback,
+                    who: &who,
+                },
+                &opts,
+                SystemTime::now(),
+            ))?;
+            (report, who)
+        }
+        Backend::Remote { client, .. } => {
+            remote::warn_who_ignored(&args.who);
+            remote::warn_image_options_ignored(&args.image_opts);
+            let report: GateReport = client.post(
+                "/api/v1/gate",
+                &GateBody {
+                    application: &args.app,
+                    environment: &args.env,
+                    image: &args.image,
+                    rollback: args.rollback,
+                },
+            )?;
+            if let Some(id) = report.rollback_deployment {
+                // The server logged it; the person running the rollback is told here too.
+                tracing::warn!(
+                    application = %report.application,
+                    environment = %report.environment,
+                    digest = %report.digest,
+                    policy_decision = %report.policy_decision,
+                    deployment = id,
+                    "rollback: the gate was skipped"
+                );
+            }
+            // The server recorded the rollback under the token's name: read it back for the
+            // table's "recorded ... by WHO" (JSON has the deployment id only).
+            let who = match report.rollback_deployment {
+                Some(id) if args.format == Format::Table => client
+                    .get::<Vec<remote::Deployment>>(
+                        "/api/v1/deployments",
+                        &[
+                            ("application", Some(report.application.clone())),
+                            ("environment", Some(report.environment.clone())),
+                        ],
+                    )?
+                    .into_iter()
+                    .find(|d| d.id == id)
+                    .map_or_else(|| "the token's owner".to_owned(), |d| d.deployed_by),
+                _ => String::new(),
+            };
+            (report, who)
+        }
+    };
+    print_gate(&report, &who, args.format)?;
+    Ok(match report.decision {
+        Decision::Allow => ExitStatus::Clean,
+        Decision::Block => ExitStatus::Blocked,
+    })
+}
+
+/// Prints the gate's answer; `who` made the rollback (when it is one).
+fn print_gate(report: &GateReport, who: &str, format: Format) -> anyhow::Result<()> {
+    match format {
         Format::Json => print_json(&report)?,
         Format::Table => {
             let scan = match report.scan {
@@ -178,24 +245,41 @@ pub fn gate(args: GateArgs) -> anyhow::Result<ExitStatus> {
             }
         }
     }
-    Ok(match report.decision {
-        Decision::Allow => ExitStatus::Clean,
-        Decision::Block => ExitStatus::Blocked,
-    })
+    Ok(())
 }
 
 pub fn explain(args: ExplainArgs) -> anyhow::Result<ExitStatus> {
-    let (config, store) = open()?;
-    let opts = scan_options(&config, &args.image_opts)?;
-    let ex = store.block_on(vigil_service::explain(
-        store.db(),
-        &args.app,
-        &args.env,
-        &args.digest,
-        &opts,
-        SystemTime::now(),
-    ))?;
-    match args.format {
+    let backend = Backend::open()?;
+    let ex: Explanation = match &backend {
+        Backend::Local { config, store } => {
+            let opts = scan_options(config, &args.image_opts)?;
+            store.block_on(vigil_service::explain(
+                store.db(),
+                &args.app,
+                &args.env,
+                &args.digest,
+                &opts,
+                SystemTime::now(),
+            ))?
+        }
+        Backend::Remote { client, .. } => {
+            remote::warn_image_options_ignored(&args.image_opts);
+            client.get(
+                "/api/v1/explain",
+                &[
+                    ("application", Some(args.app.clone())),
+                    ("environment", Some(args.env.clone())),
+                    ("image", Some(args.digest.clone())),
+                ],
+            )?
+        }
+    };
+    print_explanation(&ex, args.format)?;
+    Ok(ExitStatus::Clean)
+}
+
+fn print_explanation(ex: &Explanation, format: Format) -> anyhow::Result<()> {
+    match format {
         Format::Json => print_json(&ex)?,
         Format::Table => {
             say(&format!(
@@ -233,7 +317,7 @@ pub fn explain(args: ExplainArgs) -> anyhow::Result<ExitStatus> {
             }
         }
     }
-    Ok(ExitStatus::Clean)
+    Ok(())
 }
 
 pub fn deploy(cmd: DeployCommand) -> anyhow::Result<ExitStatus> {
@@ -243,16 +327,29 @@ pub fn deploy(cmd: DeployCommand) -> anyhow::Result<ExitStatus> {
         digest,
         who,
     } = cmd;
-    let (_, store) = open()?;
-    let who = who.name()?;
-    let d = store.block_on(vigil_service::deploy_record(
-        store.db(),
-        &app,
-        &env,
-        &digest,
-        &who,
-        SystemTime::now(),
-    ))?;
+    let backend = Backend::open()?;
+    let d: vigil_store::platform::Deployment = match &backend {
+        Backend::Local { store, .. } => {
+            let who = who.name()?;
+            store.block_on(vigil_service::deploy_record(
+                store.db(),
+                &app,
+                &env,
+                &digest,
+                &who,
+                SystemTime::now(),
+            ))?
+        }
+        Backend::Remote { client, .. } => {
+            remote::warn_who_ignored(&who);
+            client
+                .post::<_, remote::Deployment>(
+                    "/api/v1/deployments",
+                    &serde_json::json!({"application": app, "environment": env, "digest": digest}),
+                )?
+                .try_into()?
+        }
+    };
     say(&format!(
         "recorded deployment {}: {} runs {} in {} (cluster {})",
         d.id, d.application, d.digest, d.environment, d.cluster
@@ -261,7 +358,7 @@ pub fn deploy(cmd: DeployCommand) -> anyhow::Result<ExitStatus> {
 }
 
 pub fn deployed(args: DeployedArgs) -> anyhow::Result<ExitStatus> {
-    let (_, store) = open()?;
+    let backend = Backend::open()?;
     let severity = args
         .severity
         .as_deref()
@@ -273,23 +370,49 @@ pub fn deployed(args: DeployedArgs) -> anyhow::Result<ExitStatus> {
             })
         })
         .transpose()?;
-    let rows = store.block_on(vigil_service::deployed(
-        store.db(),
-        &DeployedFilter {
-            application: args.app,
-            environment: args.env,
-            cluster: args.cluster,
-            severity,
-            cve: args.cve,
-        },
-        args.sort,
-        Page {
-            offset: args.offset,
-            limit: args.limit,
-        },
-        SystemTime::now(),
-    ))?;
-    match args.format {
+    let rows: Vec<DeployedRow> = match &backend {
+        Backend::Local { store, .. } => store.block_on(vigil_service::deployed(
+            store.db(),
+            &DeployedFilter {
+                application: args.app,
+                environment: args.env,
+                cluster: args.cluster,
+                severity,
+                cve: args.cve,
+            },
+            args.sort,
+            Page {
+                offset: args.offset,
+                limit: args.limit,
+            },
+            SystemTime::now(),
+        ))?,
+        Backend::Remote { client, .. } => {
+            let sort = DeployedSort::ALL
+                .iter()
+                .find(|(_, k)| *k == args.sort)
+                .map(|(n, _)| (*n).to_owned());
+            client.get(
+                "/api/v1/deployed",
+                &[
+                    ("application", args.app),
+                    ("environment", args.env),
+                    ("cluster", args.cluster),
+                    ("severity", severity.map(|s| s.to_string())),
+                    ("cve", args.cve),
+                    ("sort", sort),
+                    ("offset", Some(args.offset.to_string())),
+                    ("limit", Some(args.limit.to_string())),
+                ],
+            )?
+        }
+    };
+    print_deployed(&rows, args.format)?;
+    Ok(ExitStatus::Clean)
+}
+
+fn print_deployed(rows: &[DeployedRow], format: Format) -> anyhow::Result<()> {
+    match format {
         Format::Json => print_json(&rows)?,
         Format::Table => print_table(
             &[
@@ -336,5 +459,5 @@ pub fn deployed(args: DeployedArgs) -> anyhow::Result<ExitStatus> {
                 .collect::<Vec<_>>(),
         )?,
     }
-    Ok(ExitStatus::Clean)
+    Ok(())
 }

@@ -7,6 +7,7 @@ pub mod gate;
 pub mod inventory;
 pub mod platform;
 pub mod policy;
+pub mod remote;
 pub mod sbom;
 pub mod scan;
 pub mod serve;

@@ -1,5 +1,7 @@
 //! The platform entities (SPEC 7.1, issue 8): `vigil cluster|env|app|pipeline add|list|rm`,
-//! and the helpers the platform commands share (who is asking, plain tables).
+//! and the helpers the platform commands share (who is asking, plain tables). With
+//! `--server` each command asks the server instead of the local store ([`remote`]) and
+//! prints the answer with the same code.
 
 use std::io::Write;
 
@@ -9,6 +11,8 @@ use vigil_store::platform::{Environment, Pipeline};
 
 use crate::config::{Config, Store};
 use crate::exit::ExitStatus;
+
+use crate::cmd::remote::{self, Backend, segment};
 
 /// Who makes a change (kept in the audit log and with deployments).
 #[derive(Debug, Clone, Args)]
@@ -32,6 +36,11 @@ impl WhoArgs {
             .find(|v| !v.trim().is_empty())
             .or_else(os_user)
             .context("cannot tell who you are: USER is not set and this user has no passwd entry; pass --as NAME or set VIGIL_USER")
+    }
+
+    /// `--as NAME` was given on the command line (not only `VIGIL_USER` in the environment).
+    pub fn given_explicitly(&self) -> bool {
+        self.who.is_some() && std::env::var("VIGIL_USER").ok() != self.who
     }
 }
 
@@ -182,21 +191,43 @@ pub enum PipelineCommand {
     Rm { name: String },
 }
 
+/// The JSON body of the entity-creating requests that take a name only.
+#[derive(serde::Serialize)]
+struct NameBody<'a> {
+    name: &'a str,
+}
+
 pub fn cluster(cmd: ClusterCommand) -> anyhow::Result<ExitStatus> {
-    let (_, store) = open()?;
-    let db = store.db();
+    let backend = Backend::open()?;
     match cmd {
         ClusterCommand::Add { name } => {
-            store.block_on(db.add_cluster(&name))?;
+            match &backend {
+                Backend::Local { store, .. } => store.block_on(store.db().add_cluster(&name))?,
+                Backend::Remote { client, .. } => {
+                    client.post::<_, serde_json::Value>(
+                        "/api/v1/clusters",
+                        &NameBody { name: &name },
+                    )?;
+                }
+            }
             say(&format!("added cluster {name}"))?;
         }
         ClusterCommand::List => {
-            for c in store.block_on(db.clusters())? {
+            let clusters: Vec<String> = match &backend {
+                Backend::Local { store, .. } => store.block_on(store.db().clusters())?,
+                Backend::Remote { client, .. } => client.get("/api/v1/clusters", &[])?,
+            };
+            for c in clusters {
                 say(&c)?;
             }
         }
         ClusterCommand::Rm { name } => {
-            store.block_on(db.remove_cluster(&name))?;
+            match &backend {
+                Backend::Local { store, .. } => store.block_on(store.db().remove_cluster(&name))?,
+                Backend::Remote { client, .. } => {
+                    client.delete::<()>(&format!("/api/v1/clusters/{}", segment(&name)), &[])?;
+                }
+            }
             say(&format!("removed cluster {name}"))?;
         }
     }
@@ -204,36 +235,41 @@ pub fn cluster(cmd: ClusterCommand) -> anyhow::Result<ExitStatus> {
 }
 
 pub fn env(cmd: EnvCommand) -> anyhow::Result<ExitStatus> {
-    let (_, store) = open()?;
-    let db = store.db();
+    let backend = Backend::open()?;
     match cmd {
         EnvCommand::Add {
             name,
             cluster,
             namespace,
         } => {
-            store.block_on(db.add_environment(&Environment {
+            let env = Environment {
                 name: name.clone(),
                 cluster: cluster.clone(),
                 namespace: namespace.clone(),
-            }))?;
+            };
+            match &backend {
+                Backend::Local { store, .. } => {
+                    store.block_on(store.db().add_environment(&env))?;
+                }
+                Backend::Remote { client, .. } => {
+                    client.post::<_, serde_json::Value>("/api/v1/environments", &env_json(&env))?;
+                }
+            }
             say(&format!(
                 "added environment {name} (cluster {cluster}, namespace {namespace})"
             ))?;
         }
         EnvCommand::List { format } => {
-            let envs = store.block_on(db.environments())?;
+            let envs: Vec<Environment> = match &backend {
+                Backend::Local { store, .. } => store.block_on(store.db().environments())?,
+                Backend::Remote { client, .. } => client
+                    .get::<Vec<remote::Environment>>("/api/v1/environments", &[])?
+                    .into_iter()
+                    .map(Environment::from)
+                    .collect(),
+            };
             match format {
-                Format::Json => print_json(
-                    &envs
-                        .iter()
-                        .map(|e| {
-                            serde_json::json!({
-                                "name": e.name, "cluster": e.cluster, "namespace": e.namespace
-                            })
-                        })
-                        .collect::<Vec<_>>(),
-                )?,
+                Format::Json => print_json(&envs.iter().map(env_json).collect::<Vec<_>>())?,
                 Format::Table => print_table(
                     &["ENVIRONMENT", "CLUSTER", "NAMESPACE"],
                     &envs
@@ -244,28 +280,66 @@ pub fn env(cmd: EnvCommand) -> anyhow::Result<ExitStatus> {
             }
         }
         EnvCommand::Rm { name } => {
-            store.block_on(db.remove_environment(&name))?;
+            match &backend {
+                Backend::Local { store, .. } => {
+                    store.block_on(store.db().remove_environment(&name))?;
+                }
+                Backend::Remote { client, .. } => {
+                    client
+                        .delete::<()>(&format!("/api/v1/environments/{}", segment(&name)), &[])?;
+                }
+            }
             say(&format!("removed environment {name}"))?;
         }
     }
     Ok(ExitStatus::Clean)
 }
 
+/// An environment's JSON (`env list --format json`, the API's body).
+fn env_json(e: &Environment) -> serde_json::Value {
+    serde_json::json!({"name": e.name, "cluster": e.cluster, "namespace": e.namespace})
+}
+
+/// A pipeline's JSON (`pipeline list --format json`, the API's body).
+fn pipeline_json(p: &Pipeline) -> serde_json::Value {
+    serde_json::json!({
+        "name": p.name, "application": p.application, "scan_enabled": p.scan_enabled
+    })
+}
+
 pub fn app(cmd: AppCommand) -> anyhow::Result<ExitStatus> {
-    let (_, store) = open()?;
-    let db = store.db();
+    let backend = Backend::open()?;
     match cmd {
         AppCommand::Add { name } => {
-            store.block_on(db.add_application(&name))?;
+            match &backend {
+                Backend::Local { store, .. } => {
+                    store.block_on(store.db().add_application(&name))?;
+                }
+                Backend::Remote { client, .. } => {
+                    client
+                        .post::<_, serde_json::Value>("/api/v1/apps", &NameBody { name: &name })?;
+                }
+            }
             say(&format!("added application {name}"))?;
         }
         AppCommand::List => {
-            for a in store.block_on(db.applications())? {
+            let apps: Vec<String> = match &backend {
+                Backend::Local { store, .. } => store.block_on(store.db().applications())?,
+                Backend::Remote { client, .. } => client.get("/api/v1/apps", &[])?,
+            };
+            for a in apps {
                 say(&a)?;
             }
         }
         AppCommand::Rm { name } => {
-            store.block_on(db.remove_application(&name))?;
+            match &backend {
+                Backend::Local { store, .. } => {
+                    store.block_on(store.db().remove_application(&name))?;
+                }
+                Backend::Remote { client, .. } => {
+                    client.delete::<()>(&format!("/api/v1/apps/{}", segment(&name)), &[])?;
+                }
+            }
             say(&format!("removed application {name}"))?;
         }
     }
@@ -273,38 +347,47 @@ pub fn app(cmd: AppCommand) -> anyhow::Result<ExitStatus> {
 }
 
 pub fn pipeline(cmd: PipelineCommand) -> anyhow::Result<ExitStatus> {
-    let (_, store) = open()?;
-    let db = store.db();
+    let backend = Backend::open()?;
     match cmd {
         PipelineCommand::Add {
             name,
             app,
             scan_enabled,
         } => {
-            store.block_on(db.add_pipeline(&Pipeline {
+            let pipeline = Pipeline {
                 name: name.clone(),
                 application: app.clone(),
                 scan_enabled,
-            }))?;
+            };
+            match &backend {
+                Backend::Local { store, .. } => {
+                    store.block_on(store.db().add_pipeline(&pipeline))?;
+                }
+                Backend::Remote { client, .. } => {
+                    client.post::<_, serde_json::Value>(
+                        "/api/v1/pipelines",
+                        &pipeline_json(&pipeline),
+                    )?;
+                }
+            }
             say(&format!(
                 "added pipeline {name} (application {app}, scanning {})",
                 if scan_enabled { "enabled" } else { "disabled" }
             ))?;
         }
         PipelineCommand::List { format } => {
-            let pipelines = store.block_on(db.pipelines())?;
+            let pipelines: Vec<Pipeline> = match &backend {
+                Backend::Local { store, .. } => store.block_on(store.db().pipelines())?,
+                Backend::Remote { client, .. } => client
+                    .get::<Vec<remote::Pipeline>>("/api/v1/pipelines", &[])?
+                    .into_iter()
+                    .map(Pipeline::from)
+                    .collect(),
+            };
             match format {
-                Format::Json => print_json(
-                    &pipelines
-                        .iter()
-                        .map(|p| {
-                            serde_json::json!({
-                                "name": p.name, "application": p.application,
-                                "scan_enabled": p.scan_enabled
-                            })
-                        })
-                        .collect::<Vec<_>>(),
-                )?,
+                Format::Json => {
+                    print_json(&pipelines.iter().map(pipeline_json).collect::<Vec<_>>())?
+                }
                 Format::Table => print_table(
                     &["PIPELINE", "APPLICATION", "SCANNING"],
                     &pipelines
@@ -326,7 +409,14 @@ pub fn pipeline(cmd: PipelineCommand) -> anyhow::Result<ExitStatus> {
             }
         }
         PipelineCommand::Rm { name } => {
-            store.block_on(db.remove_pipeline(&name))?;
+            match &backend {
+                Backend::Local { store, .. } => {
+                    store.block_on(store.db().remove_pipeline(&name))?;
+                }
+                Backend::Remote { client, .. } => {
+                    client.delete::<()>(&format!("/api/v1/pipelines/{}", segment(&name)), &[])?;
+                }
+            }
             say(&format!("removed pipeline {name}"))?;
         }
     }

@@ -8,7 +8,8 @@ use clap::{Args, Subcommand};
 use vigil_policy::{Action, CveAction, CveRule, Name, Scope, Severity, UnscannedAction};
 use vigil_store::platform::{AuditFilter, PolicyEdit};
 
-use crate::cmd::platform::{Format, WhoArgs, open, print_json, print_table, say};
+use crate::cmd::platform::{Format, WhoArgs, print_json, print_table, say};
+use crate::cmd::remote::{self, Backend};
 use crate::exit::ExitStatus;
 
 #[derive(Debug, Subcommand)]
@@ -93,13 +94,38 @@ fn scope(text: &str) -> anyhow::Result<Scope> {
         .with_context(|| format!("invalid scope {text:?}"))
 }
 
+/// `PUT /api/v1/policies/severities`.
+#[derive(serde::Serialize)]
+struct SeverityBody {
+    scope: String,
+    severity: Severity,
+    action: Action,
+}
+
+/// `PUT /api/v1/policies/unscanned` (`action` null: inherit).
+#[derive(serde::Serialize)]
+struct UnscannedBody {
+    scope: String,
+    action: Option<UnscannedAction>,
+}
+
+/// `POST /api/v1/policies/cve-rules`.
+#[derive(serde::Serialize)]
+struct CveBody<'a> {
+    scope: String,
+    id: &'a str,
+    action: CveAction,
+    reason: &'a str,
+    expires: Option<&'a str>,
+}
+
 pub fn run(cmd: PolicyCommand) -> anyhow::Result<ExitStatus> {
-    let (_, store) = open()?;
-    let db = store.db();
+    let backend = Backend::open()?;
     let now = SystemTime::now();
     match cmd {
         PolicyCommand::Set(args) => {
-            let who = args.who.name()?;
+            // Parsed here in both modes: the same messages for bad input, and the server
+            // gets canonical names.
             let scope = scope(&args.scope)?;
             let edit = match (&args.severity, &args.unscanned) {
                 (Some(sev), _) => PolicyEdit::SetSeverity {
@@ -127,7 +153,38 @@ pub fn run(cmd: PolicyCommand) -> anyhow::Result<ExitStatus> {
                 },
                 (None, None) => unreachable!("clap requires --severity or --unscanned"),
             };
-            report_changes(store.block_on(db.edit_policy(edit, &who, now))?)?;
+            let entries = match &backend {
+                Backend::Local { store, .. } => {
+                    let who = args.who.name()?;
+                    store.block_on(store.db().edit_policy(edit, &who, now))?
+                }
+                Backend::Remote { client, .. } => {
+                    remote::warn_who_ignored(&args.who);
+                    match edit {
+                        PolicyEdit::SetSeverity {
+                            scope,
+                            severity,
+                            action,
+                        } => client.put(
+                            "/api/v1/policies/severities",
+                            &SeverityBody {
+                                scope: scope.to_string(),
+                                severity,
+                                action,
+                            },
+                        )?,
+                        PolicyEdit::SetUnscanned { scope, action } => client.put(
+                            "/api/v1/policies/unscanned",
+                            &UnscannedBody {
+                                scope: scope.to_string(),
+                                action,
+                            },
+                        )?,
+                        _ => unreachable!("built above as a severity or unscanned edit"),
+                    }
+                }
+            };
+            report_changes(entries)?;
         }
         PolicyCommand::Cve(CveCommand::Add {
             id,
@@ -137,47 +194,93 @@ pub fn run(cmd: PolicyCommand) -> anyhow::Result<ExitStatus> {
             expires,
             who,
         }) => {
-            let who = who.name()?;
             let action: CveAction = action
                 .parse()
                 .with_context(|| format!("invalid --action {action:?}"))?;
-            let expires = expires
+            let expires_at = expires
                 .as_deref()
                 .map(vigil_policy::time::parse_date)
                 .transpose()?;
-            let (rule, warning) =
-                CveRule::new(scope(&s)?, &id, action, who.clone(), reason, now, expires)?;
+            let author = match &backend {
+                Backend::Local { .. } => who.name()?,
+                Backend::Remote { .. } => {
+                    remote::warn_who_ignored(&who);
+                    // Validation only: the server makes the rule with the token's name.
+                    "-".to_owned()
+                }
+            };
+            let (rule, warning) = CveRule::new(
+                scope(&s)?,
+                &id,
+                action,
+                author.clone(),
+                reason.clone(),
+                now,
+                expires_at,
+            )?;
             if let Some(w) = warning {
                 tracing::warn!("{w}");
             }
-            report_changes(store.block_on(db.edit_policy(PolicyEdit::AddCve(rule), &who, now))?)?;
+            let entries = match &backend {
+                Backend::Local { store, .. } => store.block_on(store.db().edit_policy(
+                    PolicyEdit::AddCve(rule),
+                    &author,
+                    now,
+                ))?,
+                Backend::Remote { client, .. } => client.post(
+                    "/api/v1/policies/cve-rules",
+                    &CveBody {
+                        scope: rule.scope.to_string(),
+                        id: &id,
+                        action,
+                        reason: &reason,
+                        expires: expires.as_deref(),
+                    },
+                )?,
+            };
+            report_changes(entries)?;
         }
         PolicyCommand::Cve(CveCommand::Rm { id, scope: s, who }) => {
-            let who = who.name()?;
-            let edit = PolicyEdit::RemoveCve {
-                scope: scope(&s)?,
-                id,
+            let scope = scope(&s)?;
+            let entries = match &backend {
+                Backend::Local { store, .. } => {
+                    let who = who.name()?;
+                    let edit = PolicyEdit::RemoveCve { scope, id };
+                    store.block_on(store.db().edit_policy(edit, &who, now))?
+                }
+                Backend::Remote { client, .. } => {
+                    remote::warn_who_ignored(&who);
+                    client.delete(
+                        "/api/v1/policies/cve-rules",
+                        &[("scope", Some(scope.to_string())), ("id", Some(id))],
+                    )?
+                }
             };
-            report_changes(store.block_on(db.edit_policy(edit, &who, now))?)?;
+            report_changes(entries)?;
         }
         PolicyCommand::Show { scope: s, format } => {
             let scope = scope(&s)?;
-            let policies = store.block_on(db.policies())?;
-            let cluster = match scope.environment() {
-                Some(env) => {
-                    let e = store
-                        .block_on(db.environment(env.as_str()))?
-                        .with_context(|| {
-                            format!("environment {:?} does not exist", env.as_str())
-                        })?;
-                    Some(Name::new(e.cluster.clone())?)
+            match &backend {
+                Backend::Local { store, .. } => {
+                    let db = store.db();
+                    let policies = store.block_on(db.policies())?;
+                    let cluster = match scope.environment() {
+                        Some(env) => {
+                            let e = store.block_on(db.environment(env.as_str()))?.with_context(
+                                || format!("environment {:?} does not exist", env.as_str()),
+                            )?;
+                            Some(Name::new(e.cluster.clone())?)
+                        }
+                        None => None,
+                    };
+                    let eff = vigil_policy::effective(&policies, &scope, cluster.as_ref(), now)?;
+                    show(&eff, format)?;
                 }
-                None => None,
-            };
-            let eff = vigil_policy::effective(&policies, &scope, cluster.as_ref(), now)?;
-            match format {
-                Format::Json => print_json(&eff)?,
-                Format::Table => show_table(&eff)?,
+                Backend::Remote { client, .. } => {
+                    let eff: vigil_policy::Effective<'static> =
+                        client.get("/api/v1/policies", &[("scope", Some(scope.to_string()))])?;
+                    show(&eff, format)?;
+                }
             }
         }
         PolicyCommand::Audit {
@@ -185,11 +288,20 @@ pub fn run(cmd: PolicyCommand) -> anyhow::Result<ExitStatus> {
             limit,
             format,
         } => {
-            let filter = AuditFilter {
-                scope: s.as_deref().map(scope).transpose()?,
-                limit,
+            let scope = s.as_deref().map(scope).transpose()?;
+            let entries: Vec<vigil_policy::AuditEntry> = match &backend {
+                Backend::Local { store, .. } => {
+                    let filter = AuditFilter { scope, limit };
+                    store.block_on(store.db().policy_audit(&filter))?
+                }
+                Backend::Remote { client, .. } => client.get(
+                    "/api/v1/policies/audit",
+                    &[
+                        ("scope", scope.as_ref().map(Scope::to_string)),
+                        ("limit", Some(limit.to_string())),
+                    ],
+                )?,
             };
-            let entries = store.block_on(db.policy_audit(&filter))?;
             match format {
                 Format::Json => print_json(&entries)?,
                 Format::Table => print_table(
@@ -217,6 +329,14 @@ pub fn run(cmd: PolicyCommand) -> anyhow::Result<ExitStatus> {
         }
     }
     Ok(ExitStatus::Clean)
+}
+
+/// Prints the effective policy (`policy show`), however it was computed.
+fn show(eff: &vigil_policy::Effective<'_>, format: Format) -> anyhow::Result<()> {
+    match format {
+        Format::Json => print_json(eff),
+        Format::Table => show_table(eff),
+    }
 }
 
 fn report_changes(entries: Vec<vigil_policy::AuditEntry>) -> anyhow::Result<()> {

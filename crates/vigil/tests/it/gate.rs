@@ -77,7 +77,7 @@ fn cve(env: &Env, id: &str, scope: &str, action: &str, extra: &[&str]) {
 #[test]
 fn fresh_install_allows_with_the_global_default_rules() {
     let Some(p) = prepared() else { return };
-    for env in p.copies("fresh_allows") {
+    for env in p.copies_and_server("fresh_allows") {
         let g = gate(&env, &p.digest, "prod", 0);
         assert_eq!(g["decision"], "allow");
         assert_eq!(g["scan"], "completed");
@@ -94,7 +94,7 @@ fn fresh_install_allows_with_the_global_default_rules() {
 #[test]
 fn global_block_critical_blocks_with_the_rule_shown() {
     let Some(p) = prepared() else { return };
-    for env in p.copies("global_block_critical") {
+    for env in p.copies_and_server("global_block_critical") {
         set(&env, "global", "critical", "block");
         let g = gate(&env, &p.digest, "prod", 3);
         assert_eq!(g["decision"], "block");
@@ -124,7 +124,7 @@ fn global_block_critical_blocks_with_the_rule_shown() {
 #[test]
 fn cluster_allows_it_again() {
     let Some(p) = prepared() else { return };
-    for env in p.copies("cluster_allows") {
+    for env in p.copies_and_server("cluster_allows") {
         set(&env, "global", "critical", "block");
         set(&env, "cluster:eu", "critical", "allow");
         let g = gate(&env, &p.digest, "prod", 0);
@@ -143,7 +143,7 @@ fn cluster_allows_it_again() {
 #[test]
 fn environment_inherits_its_cluster_rule() {
     let Some(p) = prepared() else { return };
-    for env in p.copies("env_inherits") {
+    for env in p.copies_and_server("env_inherits") {
         set(&env, "global", "critical", "block");
         set(&env, "cluster:eu", "critical", "allow");
         // `inherit` at the environment removes nothing and sets nothing: the cluster decides.
@@ -173,7 +173,7 @@ fn environment_inherits_its_cluster_rule() {
 #[test]
 fn app_whitelists_one_cve_that_the_global_blocks() {
     let Some(p) = prepared() else { return };
-    for env in p.copies("app_whitelist") {
+    for env in p.copies_and_server("app_whitelist") {
         set(&env, "global", "critical", "block");
         set(&env, "global", "high", "block");
         cve(&env, CRITICAL, "app:web", "allow", &[]);
@@ -187,7 +187,7 @@ fn app_whitelists_one_cve_that_the_global_blocks() {
             f["explanation"],
             format!("whitelisted by app:web {CRITICAL} allow")
         );
-        assert_eq!(f["rule"]["author"], "alice");
+        assert_eq!(f["rule"]["author"], env.who("alice"));
         assert_eq!(f["rule"]["reason"], "scenario test");
     }
 }
@@ -195,7 +195,7 @@ fn app_whitelists_one_cve_that_the_global_blocks() {
 #[test]
 fn app_in_env_blacklists_a_cve_of_low_severity() {
     let Some(p) = prepared() else { return };
-    for env in p.copies("app_in_env_blacklist") {
+    for env in p.copies_and_server("app_in_env_blacklist") {
         cve(&env, LOW, "app:web@env:prod", "block", &[]);
         let g = gate(&env, &p.digest, "prod", 3);
         assert_eq!(blocking_ids(&g), [LOW]);
@@ -212,7 +212,7 @@ fn app_in_env_blacklists_a_cve_of_low_severity() {
 #[test]
 fn an_alias_ghsa_hits_a_cve_rule() {
     let Some(p) = prepared() else { return };
-    for env in p.copies("alias_ghsa") {
+    for env in p.copies_and_server("alias_ghsa") {
         cve(&env, HIGH_GHSA, "global", "block", &[]);
         let g = gate(&env, &p.digest, "prod", 3);
         assert_eq!(blocking_ids(&g), [HIGH]);
@@ -231,7 +231,7 @@ fn an_alias_ghsa_hits_a_cve_rule() {
 #[test]
 fn an_expired_whitelist_entry_stops_applying() {
     let Some(p) = prepared() else { return };
-    for env in p.copies("expired_whitelist") {
+    for env in p.copies_and_server("expired_whitelist") {
         set(&env, "global", "critical", "block");
         let expires = std::time::SystemTime::now() + std::time::Duration::from_secs(3);
         let expires = humantime::format_rfc3339_seconds(expires).to_string();
@@ -262,7 +262,7 @@ fn an_expired_whitelist_entry_stops_applying() {
 #[test]
 fn block_if_fixed_blocks_with_a_fix_and_allows_without() {
     let Some(p) = prepared() else { return };
-    for env in p.copies("block_if_fixed") {
+    for env in p.copies_and_server("block_if_fixed") {
         set(&env, "global", "unknown", "block-if-fixed");
         let g = gate(&env, &p.digest, "prod", 3);
         let blocking = g["blocking"].as_array().unwrap();
@@ -300,7 +300,7 @@ fn block_if_fixed_blocks_with_a_fix_and_allows_without() {
 fn unscanned_image_follows_the_unscanned_setting() {
     let Some(p) = prepared() else { return };
     let never = format!("sha256:{}", "0".repeat(64));
-    for env in p.copies("unscanned") {
+    for env in p.copies_and_server("unscanned") {
         // compat default: allow.
         let g = gate(&env, &never, "prod", 0);
         assert_eq!(g["scan"], "missing");
@@ -330,12 +330,21 @@ fn unscanned_image_follows_the_unscanned_setting() {
 #[test]
 fn incomplete_scan_follows_the_unscanned_setting() {
     let Some(p) = prepared() else { return };
-    for env in crate::platform::fresh("incomplete") {
+    // The last one asks a server: its `ci scan` goes through the queue and a worker.
+    let mut envs = crate::platform::fresh("incomplete");
+    envs.push(crate::platform::Env::local(
+        crate::common::Vigil::new(),
+        None,
+        "sqlite",
+    ));
+    let last = envs.len() - 1;
+    for (i, env) in envs.into_iter().enumerate() {
         let mut import = env.cmd();
         import
             .args(["db", "import"])
             .arg(crate::common::shared_fixtures().join("feeds/debian-tracker/bookworm.json"));
         assert!(import.output().unwrap().status.success());
+        let env = if i == last { env.behind_server() } else { env };
         for args in [
             &["cluster", "add", "eu"][..],
             &[
@@ -360,6 +369,7 @@ fn incomplete_scan_follows_the_unscanned_setting() {
             env.ok(args, 0);
         }
         let ci = env.json(&["ci", "scan", "--pipeline", "web-ci", &p.image], 0);
+        assert_eq!(ci["outcome"], "scanned", "{ci}");
         assert_eq!(ci["complete"], false, "{ci}");
         let g = gate(&env, &p.digest, "prod", 0);
         assert_eq!(g["scan"], "incomplete");
@@ -381,24 +391,25 @@ fn incomplete_scan_follows_the_unscanned_setting() {
 #[test]
 fn gate_names_unknown_targets_and_bad_digests() {
     let Some(p) = prepared() else { return };
-    let env = p.copies("gate_errors").remove(0);
-    let err = env.fails(&["gate", "--app", "nope", "--env", "prod", &p.digest]);
-    assert!(err.contains("application \"nope\" does not exist"), "{err}");
-    let err = env.fails(&["gate", "--app", "web", "--env", "nope", &p.digest]);
-    assert!(err.contains("environment \"nope\" does not exist"), "{err}");
-    let err = env.fails(&["gate", "--app", "web", "--env", "prod", "sha256:xyz"]);
-    assert!(
-        err.contains("digest \"sha256:xyz\" is not of the form"),
-        "{err}"
-    );
-    let err = env.fails(&["explain", "--app", "web", "--env", "prod", "sha256:XYZ"]);
-    assert!(err.contains("digest \"sha256:XYZ\""), "{err}");
+    for env in [p.sqlite_copy(), p.sqlite_copy().behind_server()] {
+        let err = env.fails(&["gate", "--app", "nope", "--env", "prod", &p.digest]);
+        assert!(err.contains("application \"nope\" does not exist"), "{err}");
+        let err = env.fails(&["gate", "--app", "web", "--env", "nope", &p.digest]);
+        assert!(err.contains("environment \"nope\" does not exist"), "{err}");
+        let err = env.fails(&["gate", "--app", "web", "--env", "prod", "sha256:xyz"]);
+        assert!(
+            err.contains("digest \"sha256:xyz\" is not of the form"),
+            "{err}"
+        );
+        let err = env.fails(&["explain", "--app", "web", "--env", "prod", "sha256:XYZ"]);
+        assert!(err.contains("digest \"sha256:XYZ\""), "{err}");
+    }
 }
 
 #[test]
 fn global_inherit_is_refused() {
     let Some(p) = prepared() else { return };
-    for env in p.copies("global_inherit") {
+    for env in p.copies_and_server("global_inherit") {
         let err = env.fails(&[
             "policy",
             "set",
@@ -427,7 +438,7 @@ fn global_inherit_is_refused() {
 #[test]
 fn rollback_bypasses_a_block_and_is_logged() {
     let Some(p) = prepared() else { return };
-    for env in p.copies("rollback") {
+    for env in p.copies_and_server("rollback") {
         set(&env, "global", "critical", "block");
         gate(&env, &p.digest, "prod", 3);
         let out = env
@@ -463,7 +474,7 @@ fn rollback_bypasses_a_block_and_is_logged() {
         // Logged: the deployment is recorded as a rollback by carol.
         let rows = env.json(&["deployed", "--app", "web"], 0);
         assert_eq!(rows[0]["rollback"], true, "{rows}");
-        assert_eq!(rows[0]["deployed_by"], "carol");
+        assert_eq!(rows[0]["deployed_by"], env.who("carol"));
         assert_eq!(rows[0]["digest"], p.digest.as_str());
         // Without --rollback, nothing is skipped.
         gate(&env, &p.digest, "prod", 3);
@@ -475,7 +486,7 @@ fn rollback_bypasses_a_block_and_is_logged() {
 #[test]
 fn deployed_view_counts_severities_fixable_and_blocked() {
     let Some(p) = prepared() else { return };
-    for env in p.copies("deployed") {
+    for env in p.copies_and_server("deployed") {
         let never = format!("sha256:{}", "1".repeat(64));
         env.ok(
             &[
@@ -503,7 +514,7 @@ fn deployed_view_counts_severities_fixable_and_blocked() {
                 "low": 50, "unknown": 34, "fixable": 17})
         );
         assert_eq!(prod["blocked"], 2);
-        assert_eq!(prod["deployed_by"], "alice");
+        assert_eq!(prod["deployed_by"], env.who("alice"));
         assert_eq!(rows[1]["scan"], "missing");
         assert_eq!(rows[1]["summary"]["total"], 0);
 

@@ -9,3 +9,4 @@ mod lang_findings;
 mod platform;
 mod sbom;
 mod scan;
+mod serve;

@@ -8,6 +8,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use crate::common::*;
+use crate::serve::Server;
 
 /// One backend for one test: the binary with its own home, and the database URL when it is
 /// PostgreSQL.
@@ -15,16 +16,75 @@ pub struct Env {
     pub vigil: Vigil,
     pub url: Option<String>,
     pub backend: &'static str,
+    /// Set when the commands go to a `vigil serve` (issue 9) instead of a local store.
+    pub remote: Option<Remote>,
+}
+
+/// A store behind a running `vigil serve`, and the admin token (named `alice`) the CLI sends.
+pub struct Remote {
+    pub server: Server,
+    pub token: String,
+    /// The server's own environment (its store and home).
+    pub _store: Box<Env>,
 }
 
 impl Env {
+    pub fn local(vigil: Vigil, url: Option<String>, backend: &'static str) -> Env {
+        Env {
+            vigil,
+            url,
+            backend,
+            remote: None,
+        }
+    }
+
     pub fn cmd(&self) -> Command {
         let mut cmd = self.vigil.cmd();
         cmd.env("VIGIL_USER", "alice").env("VIGIL_LOG", "warn");
         if let Some(url) = &self.url {
             cmd.env("VIGIL_DATABASE_URL", url);
         }
+        if let Some(r) = &self.remote {
+            cmd.env("VIGIL_SERVER", &r.server.base)
+                .env("VIGIL_TOKEN", &r.token);
+        }
         cmd
+    }
+
+    /// This store behind `vigil serve`: the returned environment's commands ask the server,
+    /// with an admin token named `alice`.
+    pub fn behind_server(self) -> Env {
+        let token = self
+            .ok(
+                &["token", "create", "--role", "admin", "--name", "alice"],
+                0,
+            )
+            .trim()
+            .to_owned();
+        let server = Server::start(&self, &[]);
+        Env {
+            vigil: Vigil::new(),
+            url: None,
+            backend: if self.url.is_some() {
+                "server on postgres"
+            } else {
+                "server on sqlite"
+            },
+            remote: Some(Remote {
+                server,
+                token,
+                _store: Box::new(self),
+            }),
+        }
+    }
+
+    /// Who the store records for a change made by `local` (`--as` or `VIGIL_USER`): the
+    /// token's name when the change went through the server.
+    pub fn who(&self, local: &str) -> String {
+        match self.remote {
+            Some(_) => "token:alice".to_owned(),
+            None => local.to_owned(),
+        }
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
@@ -105,19 +165,15 @@ fn with_db(url: &str, name: &str) -> String {
 
 /// A fresh, empty store on each backend.
 pub fn fresh(test: &str) -> Vec<Env> {
-    let mut out = vec![Env {
-        vigil: Vigil::new(),
-        url: None,
-        backend: "sqlite",
-    }];
+    let mut out = vec![Env::local(Vigil::new(), None, "sqlite")];
     if let Some(url) = postgres_url() {
         let name = unique(test);
         psql(&url, &format!("CREATE DATABASE {name}"));
-        out.push(Env {
-            vigil: Vigil::new(),
-            url: Some(with_db(&url, &name)),
-            backend: "postgres",
-        });
+        out.push(Env::local(
+            Vigil::new(),
+            Some(with_db(&url, &name)),
+            "postgres",
+        ));
     }
     out
 }
@@ -208,20 +264,12 @@ pub fn prepared() -> Option<&'static Prepared> {
         .get_or_init(|| {
             let img = images()?;
             let image = format!("oci:{}:app", img.join("oci").display());
-            let sqlite = Env {
-                vigil: Vigil::new(),
-                url: None,
-                backend: "sqlite",
-            };
+            let sqlite = Env::local(Vigil::new(), None, "sqlite");
             let digest = prepare(&sqlite, &image);
             let postgres = postgres_url().map(|url| {
                 let name = unique("template");
                 psql(&url, &format!("CREATE DATABASE {name}"));
-                let env = Env {
-                    vigil: Vigil::new(),
-                    url: Some(with_db(&url, &name)),
-                    backend: "postgres",
-                };
+                let env = Env::local(Vigil::new(), Some(with_db(&url, &name)), "postgres");
                 assert_eq!(prepare(&env, &image), digest);
                 (url, name)
             });
@@ -238,26 +286,39 @@ pub fn prepared() -> Option<&'static Prepared> {
 impl Prepared {
     /// A copy of the prepared store on each backend.
     pub fn copies(&self, test: &str) -> Vec<Env> {
+        let mut out = vec![self.sqlite_copy()];
+        out.extend(self.postgres_copy(test));
+        out
+    }
+
+    /// [`Prepared::copies`], and one more copy of the SQLite store behind `vigil serve` (the
+    /// CLI's `--server` mode, issue 9): the same scenarios through the HTTP API.
+    pub fn copies_and_server(&self, test: &str) -> Vec<Env> {
+        let mut out = self.copies(test);
+        out.push(self.sqlite_copy().behind_server());
+        out
+    }
+
+    /// A copy of the prepared SQLite store.
+    pub fn sqlite_copy(&self) -> Env {
         let vigil = Vigil::new();
         copy_tree(
             &self.sqlite.path().join("data"),
             &vigil.home.path().join("data"),
         );
-        let mut out = vec![Env {
-            vigil,
-            url: None,
-            backend: "sqlite",
-        }];
-        if let Some((url, template)) = &self.postgres {
-            let name = unique(test);
-            psql(url, &format!("CREATE DATABASE {name} TEMPLATE {template}"));
-            out.push(Env {
-                vigil: Vigil::new(),
-                url: Some(with_db(url, &name)),
-                backend: "postgres",
-            });
-        }
-        out
+        Env::local(vigil, None, "sqlite")
+    }
+
+    /// A copy of the prepared PostgreSQL store, if there is one.
+    pub fn postgres_copy(&self, test: &str) -> Option<Env> {
+        let (url, template) = self.postgres.as_ref()?;
+        let name = unique(test);
+        psql(url, &format!("CREATE DATABASE {name} TEMPLATE {template}"));
+        Some(Env::local(
+            Vigil::new(),
+            Some(with_db(url, &name)),
+            "postgres",
+        ))
     }
 }
 
