@@ -72,7 +72,7 @@ elapsed = time.monotonic() - start
 conn = http.client.HTTPConnection(url.hostname, url.port, timeout=120)
 status, policy = request(conn, "GET", "/api/v1/policies?scope=app:web")
 assert status == 200, (status, policy)
-present = {r["id"] for r in policy.get("cve_rules", [])}
+present = {r["rule"]["id"] for r in policy.get("cve_rules", [])}
 missing = [c for c in acked_rules if c not in present]
 if database.startswith("postgres"):
     out = subprocess.run(["psql", database, "-At", "-c", "SELECT id FROM deployments"],

@@ -71,7 +71,7 @@ s = r["summary"]
 p = r["latencyPercentiles"]
 codes = r.get("statusCodeDistribution", {})
 errors = sum(v for k, v in codes.items() if k != "200") + sum(r.get("errorDistribution", {}).values())
-print(f"{s[\"requestsPerSec\"]:.0f} {p[\"p50\"]*1000:.2f} {p[\"p99\"]*1000:.2f} {errors}")'
+print("%.0f %.2f %.2f %d" % (s["requestsPerSec"], p["p50"] * 1000, p["p99"] * 1000, errors))'
 }
 
 printf '%-22s %10s %10s %10s %8s %12s %14s\n' backend gate_rps p50_ms p99_ms errors writes_per_s missing_writes

@@ -14,14 +14,14 @@ use serde_json::{Value, json};
 use vigil_policy::{Action, CveAction, CveRule, Scope, Severity, UnscannedAction};
 use vigil_service::{DeployedFilter, DeployedSort, GateRequest, Page};
 use vigil_store::platform::{
-    AuditFilter, DeploymentFilter, Environment, Pipeline, PolicyEdit, Role, Scan, ScanFilter,
-    ScanState, Token,
+    AuditFilter, DeploymentFilter, Environment, InstallEvent, IntegrationStatus, Pipeline,
+    PolicyEdit, Role, Scan, ScanFilter, ScanState, Token,
 };
 
 use crate::AppState;
 use crate::auth::{Admin, Caller, Ci, Viewer};
 use crate::error::ApiError;
-use crate::schema;
+use crate::{integrations, schema};
 
 /// JSON body whose rejection is one of ours (400 for malformed JSON, 422 for JSON of the
 /// wrong shape, with the reason), not axum's plain text.
@@ -130,6 +130,7 @@ pub async fn add_cluster(
     _: Admin,
     Body(b): Body<schema::NameBody>,
 ) -> Answer<Response> {
+    integrations::require(&s, integrations::CICD).await?;
     s.db.add_cluster(&b.name).await?;
     Ok(created(json!({ "name": b.name })))
 }
@@ -144,6 +145,7 @@ pub async fn remove_cluster(
     _: Admin,
     Path(name): Path<String>,
 ) -> Answer<StatusCode> {
+    integrations::require(&s, integrations::CICD).await?;
     s.db.remove_cluster(&name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -171,6 +173,7 @@ pub async fn add_environment(
     _: Admin,
     Body(b): Body<schema::EnvironmentBody>,
 ) -> Answer<Response> {
+    integrations::require(&s, integrations::CICD).await?;
     let env = Environment {
         name: b.name,
         cluster: b.cluster,
@@ -190,6 +193,7 @@ pub async fn remove_environment(
     _: Admin,
     Path(name): Path<String>,
 ) -> Answer<StatusCode> {
+    integrations::require(&s, integrations::CICD).await?;
     s.db.remove_environment(&name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -216,6 +220,7 @@ pub async fn add_app(
     _: Admin,
     Body(b): Body<schema::NameBody>,
 ) -> Answer<Response> {
+    integrations::require(&s, integrations::CICD).await?;
     s.db.add_application(&b.name).await?;
     Ok(created(json!({ "name": b.name })))
 }
@@ -230,6 +235,7 @@ pub async fn remove_app(
     _: Admin,
     Path(name): Path<String>,
 ) -> Answer<StatusCode> {
+    integrations::require(&s, integrations::CICD).await?;
     s.db.remove_application(&name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -262,6 +268,7 @@ pub async fn add_pipeline(
     _: Admin,
     Body(b): Body<schema::PipelineBody>,
 ) -> Answer<Response> {
+    integrations::require(&s, integrations::CICD).await?;
     let p = Pipeline {
         name: b.name,
         application: b.application,
@@ -281,6 +288,7 @@ pub async fn remove_pipeline(
     _: Admin,
     Path(name): Path<String>,
 ) -> Answer<StatusCode> {
+    integrations::require(&s, integrations::CICD).await?;
     s.db.remove_pipeline(&name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -519,6 +527,7 @@ pub async fn submit_scan(
     Ci(c): Ci,
     Body(b): Body<schema::SubmitBody>,
 ) -> Answer<Response> {
+    integrations::require(&s, integrations::SCANNING).await?;
     s.require_ready()?;
     let (pipeline, application) = match &b.pipeline {
         Some(name) => {
@@ -682,6 +691,7 @@ pub async fn scan_report(
         (status = 422, body = schema::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn gate(State(s): State<AppState>, Ci(c): Ci, Body(b): Body<schema::GateBody>) -> Answer {
+    integrations::require(&s, integrations::SCANNING).await?;
     c.check_app(&b.application)?;
     let who = c.who();
     let report = vigil_service::gate(
@@ -751,6 +761,7 @@ pub async fn record_deployment(
     Ci(c): Ci,
     Body(b): Body<schema::DeploymentBody>,
 ) -> Answer<Response> {
+    integrations::require(&s, integrations::CICD).await?;
     c.check_app(&b.application)?;
     let d = vigil_service::deploy_record(
         &*s.db,
@@ -992,4 +1003,117 @@ pub async fn revoke_token(
     s.db.revoke_token(id).await?;
     s.tokens.clear();
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every integration with its status, version and whether an update is available.
+#[utoipa::path(get, path = "/api/v1/integrations", tag = "integrations",
+    responses((status = 200, body = Vec<schema::IntegrationBody>)), security(("bearer" = [])))]
+pub async fn list_integrations(State(s): State<AppState>, _: Viewer) -> Answer {
+    Ok(Json(Value::Array(integrations::all_json(&s).await?)))
+}
+
+/// One integration.
+#[utoipa::path(get, path = "/api/v1/integrations/{name}", tag = "integrations",
+    params(("name" = String, Path)),
+    responses((status = 200, body = schema::IntegrationBody), (status = 404, body = schema::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_integration(
+    State(s): State<AppState>,
+    _: Viewer,
+    Path(name): Path<String>,
+) -> Answer {
+    Ok(Json(integrations::json_of(&s, &name).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct LogQuery {
+    /// Only lines with an id above this (default 0: from the start).
+    pub after: Option<i64>,
+    /// At most this many lines (default 1000, at most 10000).
+    pub limit: Option<u32>,
+}
+
+/// The install log of one integration: every step with its timing, every try and error,
+/// kept after the install ended. Follow a running install by asking again with `after` set
+/// to the last id seen while `running` is true.
+#[utoipa::path(get, path = "/api/v1/integrations/{name}/log", tag = "integrations",
+    params(("name" = String, Path), LogQuery),
+    responses((status = 200, body = schema::InstallLogBody), (status = 404, body = schema::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn integration_log(
+    State(s): State<AppState>,
+    _: Viewer,
+    Path(name): Path<String>,
+    Query(q): Query<LogQuery>,
+) -> Answer {
+    let status = integrations::json_of(&s, &name).await?["status"].clone();
+    let lines =
+        s.db.install_log(
+            &name,
+            q.after.unwrap_or(0),
+            q.limit.unwrap_or(1000).min(10_000),
+        )
+        .await?;
+    let running = status
+        .as_str()
+        .and_then(IntegrationStatus::parse)
+        .is_some_and(IntegrationStatus::is_running);
+    Ok(Json(json!({
+        "name": name,
+        "status": status,
+        "running": running,
+        "lines": lines.iter().map(|l| json!({"id": l.id, "at": rfc3339(l.at), "line": l.line}))
+            .collect::<Vec<_>>(),
+    })))
+}
+
+async fn start_integration(s: &AppState, name: &str, event: InstallEvent) -> Answer<Response> {
+    s.require_ready()?;
+    integrations::start(s, name, event, &s.replica).await?;
+    integrations::spawn(s, name, &s.replica);
+    let v = integrations::json_of(s, name).await?;
+    Ok((StatusCode::ACCEPTED, Json(v)).into_response())
+}
+
+/// Installs an integration in the background (202): from `not_installed`, `failed` or
+/// `timed_out`, once its prerequisites are installed and while no other install runs.
+#[utoipa::path(post, path = "/api/v1/integrations/{name}/install", tag = "integrations",
+    params(("name" = String, Path)),
+    responses((status = 202, body = schema::IntegrationBody), (status = 404, body = schema::ErrorBody),
+        (status = 409, body = schema::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn install_integration(
+    State(s): State<AppState>,
+    _: Admin,
+    Path(name): Path<String>,
+) -> Answer<Response> {
+    start_integration(&s, &name, InstallEvent::Install).await
+}
+
+/// Tries a `failed` or `timed_out` install again (202).
+#[utoipa::path(post, path = "/api/v1/integrations/{name}/retry", tag = "integrations",
+    params(("name" = String, Path)),
+    responses((status = 202, body = schema::IntegrationBody), (status = 404, body = schema::ErrorBody),
+        (status = 409, body = schema::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn retry_integration(
+    State(s): State<AppState>,
+    _: Admin,
+    Path(name): Path<String>,
+) -> Answer<Response> {
+    start_integration(&s, &name, InstallEvent::Retry).await
+}
+
+/// Re-runs the install steps of an integration installed at an older version (202).
+#[utoipa::path(post, path = "/api/v1/integrations/{name}/update", tag = "integrations",
+    params(("name" = String, Path)),
+    responses((status = 202, body = schema::IntegrationBody), (status = 404, body = schema::ErrorBody),
+        (status = 409, body = schema::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn update_integration(
+    State(s): State<AppState>,
+    _: Admin,
+    Path(name): Path<String>,
+) -> Answer<Response> {
+    start_integration(&s, &name, InstallEvent::Update).await
 }

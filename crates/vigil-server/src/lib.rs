@@ -3,6 +3,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod integrations;
 pub mod metrics;
 pub mod schema;
 pub mod serve;
@@ -38,6 +39,16 @@ pub trait Feeds: Send + Sync {
     ) -> Result<serde_json::Value, String>;
     /// `vigil db status --format json`.
     fn status(&self) -> Result<serde_json::Value, String>;
+    /// The names of the configured feed sources (`db.sources`), in order.
+    fn sources(&self) -> Vec<String>;
+    /// Downloads (conditional GET, resumable) and imports one configured source, giving up
+    /// after `timeout`; the summary is one line. The error says whether trying again may
+    /// help (a network failure) or not (a checksum mismatch, a corrupt feed).
+    fn update_source(
+        &self,
+        name: &str,
+        timeout: std::time::Duration,
+    ) -> Result<String, integrations::StepError>;
 }
 
 /// Everything a request handler needs; cheap to clone.
@@ -53,6 +64,12 @@ pub struct AppState {
     pub queue: Arc<tokio::sync::Notify>,
     /// False while shutting down: `/readyz` answers 503 and no scan is accepted.
     pub ready: Arc<AtomicBool>,
+    /// How installs of integrations run.
+    pub install: Arc<integrations::InstallOptions>,
+    /// Integrations recently seen installed.
+    pub installed: Arc<integrations::InstalledCache>,
+    /// Names this replica as the runner of installs (host name and process id).
+    pub replica: Arc<str>,
 }
 
 impl AppState {
@@ -65,6 +82,9 @@ impl AppState {
             metrics: Arc::new(metrics::Metrics::new()),
             queue: Arc::default(),
             ready: Arc::new(AtomicBool::new(true)),
+            install: Arc::default(),
+            installed: Arc::default(),
+            replica: Arc::from(worker::default_id()),
         }
     }
 
@@ -88,7 +108,7 @@ impl AppState {
 /// The OpenAPI document: every `/api/v1` route, generated from the handlers.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "vigil", description = "vigil's HTTP API (issue 9): entities, policies, scans, the deployment gate, deployments, the vulnerability database, tokens."),
+    info(title = "vigil", description = "vigil's HTTP API (issues 9, 10): entities, policies, scans, the deployment gate, deployments, the vulnerability database, tokens, integrations."),
     paths(
         api::list_clusters, api::add_cluster, api::remove_cluster,
         api::list_environments, api::add_environment, api::remove_environment,
@@ -100,6 +120,8 @@ impl AppState {
         api::gate, api::explain, api::record_deployment, api::list_deployments, api::deployed,
         api::db_status, api::db_import,
         api::list_tokens, api::create_token, api::revoke_token,
+        api::list_integrations, api::get_integration, api::integration_log,
+        api::install_integration, api::retry_integration, api::update_integration,
     ),
     modifiers(&BearerAuth),
 )]
@@ -160,7 +182,16 @@ pub fn router(state: AppState) -> Router {
             post(api::db_import).layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/tokens", get(api::list_tokens).post(api::create_token))
-        .route("/tokens/{id}", delete(api::revoke_token));
+        .route("/tokens/{id}", delete(api::revoke_token))
+        .route("/integrations", get(api::list_integrations))
+        .route("/integrations/{name}", get(api::get_integration))
+        .route("/integrations/{name}/log", get(api::integration_log))
+        .route(
+            "/integrations/{name}/install",
+            post(api::install_integration),
+        )
+        .route("/integrations/{name}/retry", post(api::retry_integration))
+        .route("/integrations/{name}/update", post(api::update_integration));
     Router::new()
         .nest("/api/v1", v1)
         .route("/api/openapi.json", get(openapi))

@@ -345,3 +345,51 @@ pub struct ImportSummary {
     pub duplicates: u64,
     pub ecosystems: serde_json::Value,
 }
+
+/// An integration and its install status (SPEC 8).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct IntegrationBody {
+    /// `cicd` or `vulnerability-scanning`.
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    /// Integrations that must be installed first.
+    pub requires: Vec<String>,
+    /// The server's version of it.
+    pub version: String,
+    /// The version installed last; null until installed once.
+    pub installed_version: Option<String>,
+    /// Installed, at an older version than the server's.
+    pub update_available: bool,
+    #[schema(pattern = "^(not_installed|initializing|installing|installed|failed|timed_out)$")]
+    pub status: String,
+    /// When it entered its status (RFC 3339); null when never touched.
+    pub status_at: Option<String>,
+    /// Tries of the current or last install.
+    pub attempts: u32,
+    pub started_at: Option<String>,
+    /// The replica running the install.
+    pub runner: Option<String>,
+    /// Why it failed or timed out.
+    pub reason: Option<String>,
+}
+
+/// One line of an install log.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct InstallLogLineBody {
+    /// Ask for the lines after this one with `?after=ID`.
+    pub id: i64,
+    pub at: String,
+    pub line: String,
+}
+
+/// A part of an install log, with the status it was read at.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct InstallLogBody {
+    pub name: String,
+    #[schema(pattern = "^(not_installed|initializing|installing|installed|failed|timed_out)$")]
+    pub status: String,
+    /// True while an install runs: more lines will come.
+    pub running: bool,
+    pub lines: Vec<InstallLogLineBody>,
+}

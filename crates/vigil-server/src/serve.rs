@@ -68,6 +68,12 @@ pub async fn serve(
     let workers = tokio::spawn(crate::worker::run(
         state.clone(),
         opts.workers.clone(),
+        stop_rx.clone(),
+    ));
+    // Installs of integrations whose replica stopped mid-way are taken over here.
+    let supervisor = tokio::spawn(crate::integrations::supervise(
+        state.clone(),
+        state.replica.to_string(),
         stop_rx,
     ));
 
@@ -116,6 +122,7 @@ pub async fn serve(
     if let Err(e) = workers.await {
         tracing::error!(error = %e, "scan workers stopped abnormally");
     }
+    supervisor.abort();
     served?;
     Ok(())
 }

@@ -128,6 +128,10 @@ async fn worker(
 }
 
 async fn claim(state: &AppState, opts: &WorkerOptions, name: &str) -> Result<Option<Scan>, String> {
+    // Scans wait for the vulnerability-scanning integration to be installed.
+    if !crate::integrations::scanning_installed(state).await {
+        return Ok(None);
+    }
     // Nothing to scan against: leave the queue alone until a feed is imported.
     if state
         .db

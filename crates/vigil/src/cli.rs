@@ -92,4 +92,7 @@ pub enum Command {
     /// API tokens for the server: create, list, revoke
     #[command(subcommand)]
     Token(cmd::serve::TokenCommand),
+    /// Integrations and their install: list, show, install, retry, update, logs
+    #[command(subcommand)]
+    Integrations(cmd::integrations::IntegrationsCommand),
 }

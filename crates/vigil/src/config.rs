@@ -19,6 +19,10 @@
 //! | scan workers | `vigil serve --workers` / `VIGIL_WORKERS` | `serve.workers` | `2` per replica (a scan uses about one core) |
 //! | scan lease | | `serve.lease` | `5m`: a replica that stops renewing a claimed scan for this long loses it to another |
 //! | TLS | `vigil serve --tls-cert --tls-key` | `serve.tls_cert`, `serve.tls_key` | none: plain HTTP (PEM files; both or neither) |
+//! | install retries | | `integrations.max_retries` | `3`: a failing install step is tried again up to 3 more times, then the install is `timed_out` (SPEC 8.3) |
+//! | install deadline | | `integrations.deadline` | `10m`: no try starts, and a running one is cut short, this long after the install began |
+//! | install backoff | | `integrations.backoff` | `2s`: the wait after the first failed try, doubled after each further one |
+//! | install lease | | `integrations.lease` | `30s`: a replica that stops renewing its claim on an install for this long loses it to another |
 //!
 //! A `[[db.sources]]` entry has `name`, `url`, `format` (`auto`, `osv`, `alpine-secdb`,
 //! `debian-tracker`; default `auto`) and an optional `sha256` the download must have. When
@@ -94,6 +98,21 @@ pub struct Config {
     pub scan: ScanConfig,
     /// `[serve]`: `vigil serve`.
     pub serve: ServeConfig,
+    /// `[integrations]`: how installs of integrations run.
+    pub integrations: IntegrationsConfig,
+}
+
+/// `[integrations]`: installs of integrations (issue 10, SPEC 8.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntegrationsConfig {
+    /// Tries after the first one of a failing step (default 3).
+    pub max_retries: u32,
+    /// How long an install may take in all (default 10 minutes).
+    pub deadline: Duration,
+    /// Wait after the first failed try, doubled after each further one (default 2 s).
+    pub backoff: Duration,
+    /// How long a runner's claim holds without renewal (default 30 s).
+    pub lease: Duration,
 }
 
 /// `[serve]`: the server (`vigil serve`, issue 9).
@@ -240,6 +259,17 @@ struct FileConfig {
     scan: FileScan,
     #[serde(default)]
     serve: FileServe,
+    #[serde(default)]
+    integrations: FileIntegrations,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileIntegrations {
+    max_retries: Option<u32>,
+    deadline: Option<String>,
+    backoff: Option<String>,
+    lease: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -393,6 +423,23 @@ impl Config {
         if serve.lease < Duration::from_secs(1) {
             bail!("serve.lease is under a second: workers could not renew in time");
         }
+        let fi = &file_cfg.integrations;
+        let integrations = IntegrationsConfig {
+            max_retries: fi.max_retries.unwrap_or(3),
+            deadline: duration(
+                "integrations.deadline",
+                &fi.deadline,
+                Duration::from_secs(600),
+            )?,
+            backoff: duration("integrations.backoff", &fi.backoff, Duration::from_secs(2))?,
+            lease: duration("integrations.lease", &fi.lease, Duration::from_secs(30))?,
+        };
+        if integrations.deadline.is_zero() {
+            bail!("integrations.deadline is zero: every install would time out");
+        }
+        if integrations.lease < Duration::from_secs(1) {
+            bail!("integrations.lease is under a second: runners could not renew in time");
+        }
         let sources = file_cfg.db.sources.unwrap_or_else(default_sources);
         let mut seen = std::collections::HashSet::new();
         for s in &sources {
@@ -415,6 +462,7 @@ impl Config {
             db: DbConfig { max_age, sources },
             scan,
             serve,
+            integrations,
         })
     }
 
@@ -445,6 +493,14 @@ impl Config {
             db: ShownDb<'a>,
             scan: ShownScan,
             serve: ShownServe,
+            integrations: ShownIntegrations,
+        }
+        #[derive(Serialize)]
+        struct ShownIntegrations {
+            max_retries: u32,
+            deadline: String,
+            backoff: String,
+            lease: String,
         }
         #[derive(Serialize)]
         struct ShownServe {
@@ -495,6 +551,12 @@ impl Config {
             db: ShownDb {
                 max_age: humantime::format_duration(self.db.max_age).to_string(),
                 sources: &self.db.sources,
+            },
+            integrations: ShownIntegrations {
+                max_retries: self.integrations.max_retries,
+                deadline: humantime::format_duration(self.integrations.deadline).to_string(),
+                backoff: humantime::format_duration(self.integrations.backoff).to_string(),
+                lease: humantime::format_duration(self.integrations.lease).to_string(),
             },
             scan: ShownScan {
                 retries: self.scan.retries,

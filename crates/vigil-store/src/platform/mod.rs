@@ -33,8 +33,9 @@ use std::time::SystemTime;
 pub use error::{Error, Kind};
 pub use policy::{AuditFilter, PolicyEdit};
 pub use types::{
-    CompletedScan, Deployment, DeploymentFilter, Environment, NewDeployment, NewToken, Pipeline,
-    Role, Scan, ScanCounts, ScanFilter, ScanState, Token,
+    CompletedScan, Deployment, DeploymentFilter, Environment, IllegalTransition, InstallEvent,
+    InstallLogLine, InstallStart, IntegrationState, IntegrationStatus, NewDeployment, NewToken,
+    Pipeline, Role, Scan, ScanCounts, ScanFilter, ScanState, Token,
 };
 
 /// The platform store: one implementation per backend (STYLE.md, as atuin's database trait).
@@ -195,6 +196,60 @@ pub trait Platform: Send + Sync {
     async fn revoke_token(&self, id: i64) -> Result<(), Error>;
 
     /// Every policy rule, on top of the defaults of a fresh install (SPEC 6.4).
+    // Integrations (issue 10, SPEC 8).
+    /// Every integration with a stored state (one without is not installed).
+    async fn integrations(&self) -> Result<Vec<IntegrationState>, Error>;
+    async fn integration(&self, name: &str) -> Result<Option<IntegrationState>, Error>;
+    /// Starts an install (`Install`, `Retry` or `Update`) if the integration's status allows
+    /// it and no other install is running: it becomes `initializing`, held by `runner` until
+    /// `lease_until`, with its attempts reset. One transaction; replicas take turns.
+    async fn begin_install(
+        &self,
+        name: &str,
+        event: InstallEvent,
+        runner: &str,
+        lease_until: SystemTime,
+        at: SystemTime,
+    ) -> Result<InstallStart, Error>;
+    /// Moves an install `runner` holds by `event` (`Begin`, `Succeed`, `Fail`, `TimeOut`);
+    /// `attempts` and `reason` are stored with it, `version` on success. False when the
+    /// runner no longer holds it or the event does not apply.
+    #[allow(clippy::too_many_arguments)]
+    async fn advance_install(
+        &self,
+        name: &str,
+        runner: &str,
+        event: InstallEvent,
+        attempts: u32,
+        reason: Option<&str>,
+        version: Option<&str>,
+        at: SystemTime,
+    ) -> Result<bool, Error>;
+    /// Extends the lease of an install `runner` holds; false when it no longer does.
+    async fn renew_install(
+        &self,
+        name: &str,
+        runner: &str,
+        lease_until: SystemTime,
+    ) -> Result<bool, Error>;
+    /// Takes over one running install whose lease ran out (its replica stopped): the caller
+    /// becomes its runner.
+    async fn adopt_install(
+        &self,
+        runner: &str,
+        lease_until: SystemTime,
+        at: SystemTime,
+    ) -> Result<Option<IntegrationState>, Error>;
+    async fn append_install_log(&self, name: &str, at: SystemTime, line: &str)
+    -> Result<(), Error>;
+    /// Lines of `name`'s log with an id above `after`, oldest first, at most `limit`.
+    async fn install_log(
+        &self,
+        name: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<InstallLogLine>, Error>;
+
     async fn policies(&self) -> Result<vigil_policy::Policies, Error>;
     /// Applies one policy change by `who` at `at` and writes its audit entries in the same
     /// transaction (SPEC 6.5). The scope's cluster, environment and application must exist.

@@ -34,3 +34,7 @@ super::sql::platform_impl!(PgDatabase);
 /// Policy changes take turns across replicas, so each audit entry's "before" is the rule it
 /// replaced (released at commit or rollback).
 const POLICY_LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(hashtext('vigil-policy'))";
+
+/// Install starts and take-overs take turns across replicas (released at commit or
+/// rollback).
+const INSTALL_LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(hashtext('vigil-integrations'))";

@@ -152,6 +152,40 @@ macro_rules! platform_impl {
             })
         }
 
+        const INTEGRATION_COLUMNS: &str =
+            "name, status, status_at, version, attempts, started_at, runner, lease_until, reason";
+
+        fn integration_row(r: &DbRow) -> Result<IntegrationState, Error> {
+            let name: String = r.get(0);
+            let status: String = r.get(1);
+            let status = IntegrationStatus::parse(&status).ok_or_else(|| {
+                Error::Store($crate::Error::Query {
+                    what: "read integration",
+                    problem: format!("integration {name} has an unknown status {status:?}"),
+                })
+            })?;
+            Ok(IntegrationState {
+                name,
+                status,
+                status_at: from_unix(r.get(2)),
+                version: r.get(3),
+                attempts: u32::try_from(r.get::<i32, _>(4)).unwrap_or(0),
+                started_at: r.get::<Option<i64>, _>(5).map(from_unix),
+                runner: r.get(6),
+                lease_until: r.get::<Option<i64>, _>(7).map(from_unix),
+                reason: r.get(8),
+            })
+        }
+
+        /// `status IN ('a', 'b')` of the statuses `event` starts from (names are constants).
+        fn statuses_of(event: InstallEvent) -> String {
+            let names: Vec<String> = IntegrationStatus::sources_of(event)
+                .iter()
+                .map(|s| format!("'{}'", s.as_str()))
+                .collect();
+            format!("status IN ({})", names.join(", "))
+        }
+
         const DEPLOYMENT_COLUMNS: &str = "d.id, d.application, d.environment, e.cluster, \
             d.digest, d.deployed_at, d.deployed_by, d.rollback";
 
@@ -962,6 +996,221 @@ macro_rules! platform_impl {
                      ORDER BY finished_at DESC, id DESC LIMIT 1"
                 );
                 completed(self, &sql, digest, Some(db_version)).await
+            }
+
+            async fn integrations(&self) -> Result<Vec<IntegrationState>, Error> {
+                let sql = format!("SELECT {INTEGRATION_COLUMNS} FROM integrations ORDER BY name");
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db("list integrations"))?;
+                rows.iter().map(integration_row).collect()
+            }
+
+            async fn integration(&self, name: &str) -> Result<Option<IntegrationState>, Error> {
+                let sql =
+                    format!("SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE name = $1");
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db("read integration"))?;
+                row.map(|r| integration_row(&r)).transpose()
+            }
+
+            async fn begin_install(
+                &self,
+                name: &str,
+                event: InstallEvent,
+                runner: &str,
+                lease_until: SystemTime,
+                at: SystemTime,
+            ) -> Result<InstallStart, Error> {
+                let mut tx = begin_write(&self.pool).await.map_err(db("start install"))?;
+                // Installs take turns across replicas: one check-and-start at a time.
+                sqlx::query(INSTALL_LOCK_SQL)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db("lock integrations"))?;
+                sqlx::query(
+                    "INSERT INTO integrations (name, status, status_at) \
+                     VALUES ($1, 'not_installed', $2) ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(name)
+                .bind(to_unix(at))
+                .execute(&mut *tx)
+                .await
+                .map_err(db("start install"))?;
+                let busy: Option<String> = sqlx::query_scalar(
+                    "SELECT name FROM integrations \
+                     WHERE status IN ('initializing', 'installing') AND name <> $1 \
+                     ORDER BY name LIMIT 1",
+                )
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db("start install"))?;
+                if let Some(other) = busy {
+                    return Ok(InstallStart::Busy(other));
+                }
+                let sql = format!("SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE name = $1");
+                let current = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(name)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db("start install"))?;
+                let current = integration_row(&current)?;
+                if let Err(why) = current.status.after(event) {
+                    return Ok(InstallStart::Refused(current, why));
+                }
+                let sql = format!(
+                    "UPDATE integrations SET status = 'initializing', status_at = $2, \
+                     attempts = 0, started_at = $2, runner = $3, lease_until = $4, reason = NULL \
+                     WHERE name = $1 AND {} RETURNING {INTEGRATION_COLUMNS}",
+                    statuses_of(event)
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(name)
+                    .bind(to_unix(at))
+                    .bind(runner)
+                    .bind(to_unix(lease_until))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db("start install"))?;
+                let started = integration_row(&row)?;
+                tx.commit().await.map_err(db("start install"))?;
+                Ok(InstallStart::Started(started))
+            }
+
+            async fn advance_install(
+                &self,
+                name: &str,
+                runner: &str,
+                event: InstallEvent,
+                attempts: u32,
+                reason: Option<&str>,
+                version: Option<&str>,
+                at: SystemTime,
+            ) -> Result<bool, Error> {
+                // The target status: the same from every source status of the event.
+                let Some(to) = IntegrationStatus::sources_of(event)
+                    .first()
+                    .and_then(|s| s.after(event).ok())
+                else {
+                    return Ok(false);
+                };
+                let keep_lease = to.is_running();
+                let sql = format!(
+                    "UPDATE integrations SET status = $3, status_at = $4, attempts = $5, \
+                     reason = $6, version = COALESCE($7, version), \
+                     runner = CASE WHEN $8 THEN runner ELSE NULL END, \
+                     lease_until = CASE WHEN $8 THEN lease_until ELSE NULL END \
+                     WHERE name = $1 AND runner = $2 AND {}",
+                    statuses_of(event)
+                );
+                let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(name)
+                    .bind(runner)
+                    .bind(to.as_str())
+                    .bind(to_unix(at))
+                    .bind(i32::try_from(attempts).unwrap_or(i32::MAX))
+                    .bind(reason)
+                    .bind(version)
+                    .bind(keep_lease)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db("advance install"))?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn renew_install(
+                &self,
+                name: &str,
+                runner: &str,
+                lease_until: SystemTime,
+            ) -> Result<bool, Error> {
+                let done = sqlx::query(
+                    "UPDATE integrations SET lease_until = $3 \
+                     WHERE name = $1 AND runner = $2 AND status IN ('initializing', 'installing')",
+                )
+                .bind(name)
+                .bind(runner)
+                .bind(to_unix(lease_until))
+                .execute(&self.pool)
+                .await
+                .map_err(db("renew install lease"))?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn adopt_install(
+                &self,
+                runner: &str,
+                lease_until: SystemTime,
+                at: SystemTime,
+            ) -> Result<Option<IntegrationState>, Error> {
+                let mut tx = begin_write(&self.pool).await.map_err(db("adopt install"))?;
+                sqlx::query(INSTALL_LOCK_SQL)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db("lock integrations"))?;
+                let sql = format!(
+                    "UPDATE integrations SET runner = $1, lease_until = $2 \
+                     WHERE name = (SELECT name FROM integrations \
+                       WHERE status IN ('initializing', 'installing') \
+                       AND (lease_until IS NULL OR lease_until < $3) ORDER BY name LIMIT 1) \
+                     RETURNING {INTEGRATION_COLUMNS}"
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(runner)
+                    .bind(to_unix(lease_until))
+                    .bind(to_unix(at))
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db("adopt install"))?;
+                tx.commit().await.map_err(db("adopt install"))?;
+                row.map(|r| integration_row(&r)).transpose()
+            }
+
+            async fn append_install_log(
+                &self,
+                name: &str,
+                at: SystemTime,
+                line: &str,
+            ) -> Result<(), Error> {
+                sqlx::query("INSERT INTO integration_log (integration, at, line) VALUES ($1, $2, $3)")
+                    .bind(name)
+                    .bind(to_unix(at))
+                    .bind(line)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db("write install log"))?;
+                Ok(())
+            }
+
+            async fn install_log(
+                &self,
+                name: &str,
+                after: i64,
+                limit: u32,
+            ) -> Result<Vec<InstallLogLine>, Error> {
+                let rows = sqlx::query(
+                    "SELECT id, at, line FROM integration_log \
+                     WHERE integration = $1 AND id > $2 ORDER BY id LIMIT $3",
+                )
+                .bind(name)
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db("read install log"))?;
+                Ok(rows
+                    .iter()
+                    .map(|r| InstallLogLine {
+                        id: r.get(0),
+                        at: from_unix(r.get(1)),
+                        line: r.get(2),
+                    })
+                    .collect())
             }
 
             async fn policies(&self) -> Result<vigil_policy::Policies, Error> {

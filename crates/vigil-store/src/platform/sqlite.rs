@@ -31,3 +31,7 @@ super::sql::platform_impl!(SqliteDatabase);
 
 /// `BEGIN IMMEDIATE` already serialises writers.
 const POLICY_LOCK_SQL: &str = "SELECT 1";
+
+/// Install starts and take-overs take turns across replicas (released at commit or
+/// rollback); `BEGIN IMMEDIATE` already serialises writers.
+const INSTALL_LOCK_SQL: &str = "SELECT 1";

@@ -238,3 +238,214 @@ pub struct ScanCounts {
     pub completed: u64,
     pub failed: u64,
 }
+
+/// Where an integration is in its install life cycle (SPEC 8.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IntegrationStatus {
+    NotInstalled,
+    Initializing,
+    Installing,
+    Installed,
+    Failed,
+    TimedOut,
+}
+
+/// What moves an integration from one status to another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstallEvent {
+    /// An admin asks to install it.
+    Install,
+    /// An admin asks to try a failed or timed-out install again.
+    Retry,
+    /// An admin asks to re-run the install of an installed, older version.
+    Update,
+    /// The runner begins the steps.
+    Begin,
+    /// Every step succeeded.
+    Succeed,
+    /// A step failed in a way retrying cannot fix.
+    Fail,
+    /// The retries or the deadline ran out.
+    TimeOut,
+}
+
+/// A transition the state machine does not have: why, in words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct IllegalTransition(pub String);
+
+impl IntegrationStatus {
+    pub const ALL: [Self; 6] = [
+        Self::NotInstalled,
+        Self::Initializing,
+        Self::Installing,
+        Self::Installed,
+        Self::Failed,
+        Self::TimedOut,
+    ];
+
+    /// Stable snake_case name, also the database's and the API's.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotInstalled => "not_installed",
+            Self::Initializing => "initializing",
+            Self::Installing => "installing",
+            Self::Installed => "installed",
+            Self::Failed => "failed",
+            Self::TimedOut => "timed_out",
+        }
+    }
+
+    /// Parses [`IntegrationStatus::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// An install is under way (a runner holds it).
+    pub fn is_running(self) -> bool {
+        matches!(self, Self::Initializing | Self::Installing)
+    }
+
+    /// The state machine of SPEC 8.2, the one place it is written down. Install is taken
+    /// only from `not_installed`, `failed` or `timed_out`; retry only from `failed` or
+    /// `timed_out`; update only from `installed`; the runner moves `initializing` ->
+    /// `installing` -> `installed`, and either running status to `failed` or `timed_out`.
+    pub fn after(self, event: InstallEvent) -> Result<Self, IllegalTransition> {
+        use InstallEvent as E;
+        use IntegrationStatus as S;
+        let next = match (event, self) {
+            (E::Install, S::NotInstalled | S::Failed | S::TimedOut) => S::Initializing,
+            (E::Retry, S::Failed | S::TimedOut) => S::Initializing,
+            (E::Update, S::Installed) => S::Initializing,
+            (E::Begin, S::Initializing) => S::Installing,
+            (E::Succeed, S::Installing) => S::Installed,
+            (E::Fail | E::TimeOut, S::Initializing | S::Installing) => {
+                if event == E::Fail {
+                    S::Failed
+                } else {
+                    S::TimedOut
+                }
+            }
+            (E::Install, S::Installed) => {
+                return Err(IllegalTransition(
+                    "it is installed already (update it if an update is available)".into(),
+                ));
+            }
+            (E::Install | E::Retry | E::Update, s) if s.is_running() => {
+                return Err(IllegalTransition(format!(
+                    "an install is running ({s}): wait for it to end"
+                )));
+            }
+            (E::Retry, S::NotInstalled) => {
+                return Err(IllegalTransition(
+                    "it was never installed: there is nothing to retry; install it".into(),
+                ));
+            }
+            (E::Retry, S::Installed) => {
+                return Err(IllegalTransition(
+                    "it is installed: there is nothing to retry".into(),
+                ));
+            }
+            (E::Update, s) => {
+                return Err(IllegalTransition(format!(
+                    "only an installed integration can be updated; it is {s}"
+                )));
+            }
+            (e, s) => {
+                return Err(IllegalTransition(format!("{e:?} is not possible from {s}")));
+            }
+        };
+        Ok(next)
+    }
+
+    /// The statuses `event` may start from.
+    pub fn sources_of(event: InstallEvent) -> Vec<Self> {
+        Self::ALL
+            .into_iter()
+            .filter(|s| s.after(event).is_ok())
+            .collect()
+    }
+}
+
+impl fmt::Display for IntegrationStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The stored state of one integration (no row: not installed, never touched).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntegrationState {
+    pub name: String,
+    pub status: IntegrationStatus,
+    /// When it entered its status.
+    pub status_at: SystemTime,
+    /// The version installed last; `None` until it was installed once.
+    pub version: Option<String>,
+    /// Tries of the current (or last) install.
+    pub attempts: u32,
+    /// When the current (or last) install began.
+    pub started_at: Option<SystemTime>,
+    /// The replica running the install.
+    pub runner: Option<String>,
+    pub lease_until: Option<SystemTime>,
+    /// Why it failed or timed out.
+    pub reason: Option<String>,
+}
+
+/// One line of an install log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallLogLine {
+    /// Increases with every line written (of any integration): ask for lines after it.
+    pub id: i64,
+    pub at: SystemTime,
+    pub line: String,
+}
+
+/// The answer to a request to start an install.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InstallStart {
+    /// It is now `initializing`, held by the caller.
+    Started(IntegrationState),
+    /// Its status does not allow the event (the state is as it is now).
+    Refused(IntegrationState, IllegalTransition),
+    /// Another integration is being installed.
+    Busy(String),
+}
+
+#[cfg(test)]
+mod integration_tests {
+    use super::InstallEvent as E;
+    use super::IntegrationStatus as S;
+
+    #[test]
+    fn the_state_machine_is_spec_8_2() {
+        assert_eq!(
+            S::sources_of(E::Install),
+            [S::NotInstalled, S::Failed, S::TimedOut]
+        );
+        assert_eq!(S::sources_of(E::Retry), [S::Failed, S::TimedOut]);
+        assert_eq!(S::sources_of(E::Update), [S::Installed]);
+        assert_eq!(S::sources_of(E::Begin), [S::Initializing]);
+        assert_eq!(S::sources_of(E::Succeed), [S::Installing]);
+        assert_eq!(S::sources_of(E::Fail), [S::Initializing, S::Installing]);
+        assert_eq!(S::Installing.after(E::TimeOut), Ok(S::TimedOut));
+        assert!(
+            S::Installing
+                .after(E::Install)
+                .unwrap_err()
+                .0
+                .contains("an install is running")
+        );
+        assert!(
+            S::NotInstalled
+                .after(E::Retry)
+                .unwrap_err()
+                .0
+                .contains("never installed")
+        );
+        for s in S::ALL {
+            assert_eq!(S::parse(s.as_str()), Some(s));
+        }
+    }
+}

@@ -742,3 +742,63 @@ fn severity_text(
         SeveritySource::None => severity.as_str().to_owned(),
     }
 }
+
+/// Downloads and imports one configured source for the install of the
+/// vulnerability-scanning integration (`vigil serve`, issue 10); the answer is one line
+/// (what `db update` prints first for it). A failure says whether trying again may help: a
+/// network failure, a server error or a timeout may pass; a checksum mismatch, a missing
+/// file (4xx) or a feed that does not import will not.
+pub fn update_source(
+    config: &Config,
+    name: &str,
+    timeout: std::time::Duration,
+) -> Result<String, vigil_server::integrations::StepError> {
+    use vigil_server::integrations::StepError;
+    use vigil_vulndb::fetch::{FetchError, FetchOptions, Fetched, fetch};
+    let source = config
+        .db
+        .sources
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| StepError::permanent(format!("no source named {name:?} in db.sources")))?;
+    let defaults = FetchOptions::default();
+    let opts = FetchOptions {
+        sha256: source.sha256.clone(),
+        timeout: timeout
+            .min(defaults.timeout)
+            .max(std::time::Duration::from_secs(1)),
+        ..defaults
+    };
+    let fetched = fetch(&source.url, &config.cache_dir.join("feeds"), &opts).map_err(|e| {
+        let transient = match &e {
+            FetchError::Request { .. } | FetchError::Interrupted { .. } | FetchError::Io { .. } => {
+                true
+            }
+            FetchError::Status { status, .. } => *status >= 500 || matches!(status, 408 | 429),
+            FetchError::BadRange { .. } => true,
+            FetchError::Checksum { .. } | FetchError::TooLarge { .. } => false,
+        };
+        StepError {
+            message: format!("source {name}: {e}"),
+            transient,
+        }
+    })?;
+    let (path, how) = match fetched {
+        Fetched::NotModified { path } => (path, "not modified since the last download"),
+        Fetched::Downloaded { path, .. } => (path, "downloaded"),
+    };
+    let store = config
+        .open_store()
+        .map_err(|e| StepError::transient(format!("source {name}: {e:#}")))?;
+    let (stats, _) = import_one(&store, &path, &source.url, source.format, name, false)
+        .map_err(|e| StepError::permanent(format!("source {name} ({}): {e:#}", source.url)))?;
+    let verb = if stats.unchanged {
+        "unchanged"
+    } else {
+        "imported"
+    };
+    Ok(format!(
+        "{how}; {verb} {} advisories from {}",
+        stats.records, source.url
+    ))
+}

@@ -4,6 +4,7 @@ pub mod ci;
 pub mod config;
 pub mod db;
 pub mod gate;
+pub mod integrations;
 pub mod inventory;
 pub mod platform;
 pub mod policy;
@@ -36,5 +37,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Deployed(args) => gate::deployed(args),
         Command::Serve(args) => serve::serve(args),
         Command::Token(cmd) => serve::token(cmd),
+        Command::Integrations(cmd) => integrations::run(cmd),
     }
 }

@@ -61,7 +61,7 @@ pub enum TokenCommand {
 
 /// The binary's feed importer and status, for `POST /api/v1/db/import` and
 /// `GET /api/v1/db/status`: the same code as `vigil db import` and `vigil db status`.
-struct BinaryFeeds {
+pub struct BinaryFeeds {
     config: Config,
 }
 
@@ -80,6 +80,44 @@ impl vigil_server::Feeds for BinaryFeeds {
     fn status(&self) -> Result<serde_json::Value, String> {
         crate::cmd::db::status_json(&self.config).map_err(|e| format!("{e:#}"))
     }
+
+    fn sources(&self) -> Vec<String> {
+        self.config
+            .db
+            .sources
+            .iter()
+            .map(|s| s.name.clone())
+            .collect()
+    }
+
+    fn update_source(
+        &self,
+        name: &str,
+        timeout: std::time::Duration,
+    ) -> Result<String, vigil_server::integrations::StepError> {
+        crate::cmd::db::update_source(&self.config, name, timeout)
+    }
+}
+
+/// The server's state on the configured store: scan options, the feed importer and how
+/// installs run. Shared by `vigil serve` and `vigil integrations` without a server.
+pub fn app_state(
+    config: &Config,
+    db: Arc<dyn vigil_store::Database>,
+    opts: vigil_service::ScanOptions,
+) -> AppState {
+    let feeds = Arc::new(BinaryFeeds {
+        config: config.clone(),
+    });
+    let mut state = AppState::new(db, opts, Some(feeds));
+    state.install = Arc::new(vigil_server::integrations::InstallOptions {
+        max_retries: config.integrations.max_retries,
+        deadline: config.integrations.deadline,
+        backoff: config.integrations.backoff,
+        lease: config.integrations.lease,
+        supervise_every: (config.integrations.lease / 3).max(std::time::Duration::from_secs(1)),
+    });
+    state
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<ExitStatus> {
@@ -117,10 +155,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitStatus> {
             .await
             .with_context(|| format!("cannot open the database {}", config.database))?;
         let db: Arc<dyn vigil_store::Database> = Arc::from(db);
-        let feeds = Arc::new(BinaryFeeds {
-            config: config.clone(),
-        });
-        let state = AppState::new(db.clone(), opts, Some(feeds));
+        let state = app_state(&config, db.clone(), opts);
         let result = vigil_server::serve(state, serve_opts, |addr, tls| {
             let scheme = if tls { "https" } else { "http" };
             // The first line on stdout: scripts and tests read the address from it.
