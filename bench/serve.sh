@@ -39,6 +39,10 @@ prepare() {
   "$VIGIL" app add web >/dev/null
   "$VIGIL" pipeline add web-ci --app web --scan-enabled >/dev/null
   "$VIGIL" policy set --scope global --severity critical --action block >/dev/null
+  # the server refuses entities and scans until its integrations are installed; no feed
+  # sources: the offline feeds imported above are the database
+  "$VIGIL" integrations install cicd >/dev/null
+  "$VIGIL" integrations install vulnerability-scanning >/dev/null
   local digest
   digest="$("$VIGIL" ci scan --pipeline web-ci --format json "oci:$IMAGES/oci:app" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["digest"])')"
@@ -79,6 +83,8 @@ run_backend() {
   local label=$1 url=${2:-}
   local digest ci admin base
   export VIGIL_DATA_DIR="$WORK/$label/data" VIGIL_CACHE_DIR="$WORK/$label/cache" VIGIL_USER=bench
+  export VIGIL_CONFIG="$WORK/vigil.toml"
+  printf '[db]\nsources = []\n' >"$VIGIL_CONFIG"
   if [ -n "$url" ]; then export VIGIL_DATABASE_URL="$url"; else unset VIGIL_DATABASE_URL; fi
   read -r digest ci admin < <(prepare)
   base="$(serve "$label")"

@@ -26,8 +26,15 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `vigil serve` on `env`'s store on a free port; returns once it listens.
+    /// Installs both integrations on `env`'s store (its feeds as imported), then starts
+    /// `vigil serve` on it on a free port; returns once it listens.
     pub fn start(env: &Env, extra: &[&str]) -> Server {
+        install_integrations(env);
+        Self::start_bare(env, extra)
+    }
+
+    /// Starts `vigil serve` on `env`'s store as it is (integrations not installed).
+    pub fn start_bare(env: &Env, extra: &[&str]) -> Server {
         Self::start_with(env.cmd(), &env.vigil.home.path().join("serve.log"), extra)
     }
 
@@ -77,6 +84,20 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// Installs `cicd` and `vulnerability-scanning` with the local CLI on `env`'s store, with
+/// no feed sources configured (the feeds the store holds are used as imported).
+pub fn install_integrations(env: &Env) {
+    let cfg = env.vigil.home.path().join("config/vigil/config.toml");
+    if !cfg.exists() {
+        std::fs::create_dir_all(cfg.parent().unwrap()).unwrap();
+        std::fs::write(&cfg, "[db]\nsources = []\n").unwrap();
+    }
+    for name in ["cicd", "vulnerability-scanning"] {
+        let out = env.ok(&["integrations", "install", name], 0);
+        assert!(out.contains("installed "), "{out}");
     }
 }
 
@@ -519,6 +540,55 @@ fn every_route_with_every_role_matches_the_matrix_and_the_openapi_document() {
                 "admin",
                 204,
             ),
+            route(
+                "GET",
+                "/api/v1/integrations",
+                "/api/v1/integrations",
+                None,
+                "viewer",
+                200,
+            ),
+            route(
+                "GET",
+                "/api/v1/integrations/{name}",
+                "/api/v1/integrations/cicd",
+                None,
+                "viewer",
+                200,
+            ),
+            route(
+                "GET",
+                "/api/v1/integrations/{name}/log",
+                "/api/v1/integrations/vulnerability-scanning/log?after=0",
+                None,
+                "viewer",
+                200,
+            ),
+            // Both are installed: the admin passes the role check and meets the state machine.
+            route(
+                "POST",
+                "/api/v1/integrations/{name}/install",
+                "/api/v1/integrations/cicd/install",
+                None,
+                "admin",
+                409,
+            ),
+            route(
+                "POST",
+                "/api/v1/integrations/{name}/retry",
+                "/api/v1/integrations/cicd/retry",
+                None,
+                "admin",
+                409,
+            ),
+            route(
+                "POST",
+                "/api/v1/integrations/{name}/update",
+                "/api/v1/integrations/cicd/update",
+                None,
+                "admin",
+                409,
+            ),
         ];
 
         // The three lists agree: this matrix, the served document, the README.
@@ -955,7 +1025,16 @@ fn two_replicas_share_the_queue_and_survive_a_sigkill() {
     let Some(img) = images() else { return };
     let ci = token(&env, "ci", "pipeline", None);
     let config = env.vigil.home.path().join("serve.toml");
-    std::fs::write(&config, "[serve]\nlease = \"3s\"\n").unwrap();
+    std::fs::write(&config, "[db]\nsources = []\n\n[serve]\nlease = \"3s\"\n").unwrap();
+    for name in ["cicd", "vulnerability-scanning"] {
+        let out = env
+            .cmd()
+            .env("VIGIL_CONFIG", &config)
+            .args(["integrations", "install", name])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
     let replica = |name: &str| {
         let home = Vigil::new();
         let mut cmd = home.cmd();
