@@ -20,6 +20,7 @@ command -v oha >/dev/null || cargo install --locked --quiet oha
 cargo build --release -q -p vigil
 VIGIL="${CARGO_TARGET_DIR:-$PWD/target}/release/vigil"
 WORK="$(mktemp -d)"
+chmod 755 "$WORK"  # the PostgreSQL server runs as the postgres user
 PIDS=()
 PG_DIR=""
 cleanup() {

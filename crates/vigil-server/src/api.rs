@@ -147,6 +147,7 @@ pub async fn remove_cluster(
 ) -> Answer<StatusCode> {
     integrations::require(&s, integrations::CICD).await?;
     s.db.remove_cluster(&name).await?;
+    s.gate_cache.forget();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -195,6 +196,7 @@ pub async fn remove_environment(
 ) -> Answer<StatusCode> {
     integrations::require(&s, integrations::CICD).await?;
     s.db.remove_environment(&name).await?;
+    s.gate_cache.forget();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -237,6 +239,7 @@ pub async fn remove_app(
 ) -> Answer<StatusCode> {
     integrations::require(&s, integrations::CICD).await?;
     s.db.remove_application(&name).await?;
+    s.gate_cache.forget();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -336,6 +339,8 @@ pub async fn show_policy(
 async fn edit(s: &AppState, c: &Caller, edit: PolicyEdit) -> Answer {
     check_scope(c, edit.scope())?;
     let entries = s.db.edit_policy(edit, &c.who(), SystemTime::now()).await?;
+    // The gate of this replica applies the change at once (others within a second).
+    s.gate_cache.forget();
     Ok(Json(
         serde_json::to_value(&entries).map_err(ApiError::internal)?,
     ))
@@ -694,8 +699,9 @@ pub async fn gate(State(s): State<AppState>, Ci(c): Ci, Body(b): Body<schema::Ga
     integrations::require(&s, integrations::SCANNING).await?;
     c.check_app(&b.application)?;
     let who = c.who();
-    let report = vigil_service::gate(
+    let report = vigil_service::gate_cached(
         &*s.db,
+        &s.gate_cache,
         &GateRequest {
             application: &b.application,
             environment: &b.environment,

@@ -70,6 +70,9 @@ pub struct AppState {
     pub installed: Arc<integrations::InstalledCache>,
     /// Names this replica as the runner of installs (host name and process id).
     pub replica: Arc<str>,
+    /// What the gate reads, reused for a second (policies, targets, latest scans) or for
+    /// good (parsed reports of completed scans).
+    pub gate_cache: Arc<vigil_service::GateCache>,
 }
 
 impl AppState {
@@ -85,6 +88,9 @@ impl AppState {
             install: Arc::default(),
             installed: Arc::default(),
             replica: Arc::from(worker::default_id()),
+            gate_cache: Arc::new(vigil_service::GateCache::with_ttl(
+                std::time::Duration::from_secs(1),
+            )),
         }
     }
 

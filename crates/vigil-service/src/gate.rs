@@ -13,6 +13,145 @@ use crate::Error;
 use crate::scan::{ScanOptions, resolve_digest};
 use crate::stored::{Stored, StoredFinding};
 
+/// What the gate reads, kept between requests (the server answers the gate for the same
+/// few images many times a second, and every database round trip costs more than the
+/// decision itself).
+///
+/// Parsed reports of completed scans are kept by scan id: a completed scan never changes.
+/// With a `ttl` (the server's is 1 s), the policies, the (application, environment) targets
+/// and which completed scan of a digest is the latest are reused for that long: a change
+/// made on another replica applies within `ttl`; one made through this cache's owner is
+/// applied at once by calling [`GateCache::forget`]. A digest without a completed scan is
+/// never remembered, so a scan that just completed is seen by the next gate. Bounded: past
+/// [`GateCache::CAPACITY`] entries a map starts over.
+#[derive(Default)]
+pub struct GateCache {
+    ttl: std::time::Duration,
+    reports: Locked<std::collections::HashMap<i64, std::sync::Arc<Stored>>>,
+    heads: Locked<std::collections::HashMap<String, (std::time::Instant, i64)>>,
+    policies: Locked<Option<(std::time::Instant, std::sync::Arc<vigil_policy::Policies>)>>,
+    targets: Locked<
+        std::collections::HashMap<(String, String), (std::time::Instant, vigil_policy::Target)>,
+    >,
+}
+
+/// A mutex that shrugs off poisoning (the maps hold no invariant a panic could break).
+#[derive(Default)]
+struct Locked<T>(std::sync::Mutex<T>);
+
+impl<T> Locked<T> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, T> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl GateCache {
+    pub const CAPACITY: usize = 512;
+
+    /// Reuses policies, targets and latest scans for `ttl` (reports always).
+    pub fn with_ttl(ttl: std::time::Duration) -> Self {
+        Self {
+            ttl,
+            ..Self::default()
+        }
+    }
+
+    /// Forgets everything but the reports: after a change of policies or entities.
+    pub fn forget(&self) {
+        *self.policies.lock() = None;
+        self.targets.lock().clear();
+        self.heads.lock().clear();
+    }
+
+    fn fresh(&self, at: std::time::Instant) -> bool {
+        at.elapsed() < self.ttl
+    }
+
+    async fn policies(
+        &self,
+        db: &dyn Database,
+    ) -> Result<std::sync::Arc<vigil_policy::Policies>, Error> {
+        if let Some((at, p)) = &*self.policies.lock()
+            && self.fresh(*at)
+        {
+            return Ok(p.clone());
+        }
+        let p = std::sync::Arc::new(db.policies().await?);
+        if !self.ttl.is_zero() {
+            *self.policies.lock() = Some((std::time::Instant::now(), p.clone()));
+        }
+        Ok(p)
+    }
+
+    async fn target(
+        &self,
+        db: &dyn Database,
+        application: &str,
+        environment: &str,
+    ) -> Result<vigil_policy::Target, Error> {
+        let key = (application.to_owned(), environment.to_owned());
+        if let Some((at, t)) = self.targets.lock().get(&key)
+            && self.fresh(*at)
+        {
+            return Ok(t.clone());
+        }
+        let t = vigil_store::platform::target(db, application, environment).await?;
+        if !self.ttl.is_zero() {
+            let mut map = self.targets.lock();
+            if map.len() >= Self::CAPACITY {
+                map.clear();
+            }
+            map.insert(key, (std::time::Instant::now(), t.clone()));
+        }
+        Ok(t)
+    }
+
+    /// The parsed report of the completed scan of `digest` that finished last.
+    pub(crate) async fn latest(
+        &self,
+        db: &dyn Database,
+        digest: &str,
+    ) -> Result<Option<std::sync::Arc<Stored>>, Error> {
+        let cached = self
+            .heads
+            .lock()
+            .get(digest)
+            .filter(|(at, _)| self.fresh(*at))
+            .map(|(_, id)| *id);
+        let id = match cached {
+            Some(id) => id,
+            None => {
+                let Some(head) = db.latest_completed_scan_head(digest).await? else {
+                    return Ok(None);
+                };
+                if !self.ttl.is_zero() {
+                    let mut map = self.heads.lock();
+                    if map.len() >= Self::CAPACITY {
+                        map.clear();
+                    }
+                    map.insert(digest.to_owned(), (std::time::Instant::now(), head.id));
+                }
+                head.id
+            }
+        };
+        if let Some(hit) = self.reports.lock().get(&id) {
+            return Ok(Some(hit.clone()));
+        }
+        let Some(full) = db.scan_report(id).await? else {
+            return Ok(None);
+        };
+        let stored = std::sync::Arc::new(Stored::read(&full)?);
+        let mut map = self.reports.lock();
+        if map.len() >= Self::CAPACITY {
+            map.clear();
+        }
+        map.insert(id, stored.clone());
+        Ok(Some(stored))
+    }
+}
+
 /// What to gate.
 #[derive(Debug, Clone)]
 pub struct GateRequest<'a> {
@@ -117,14 +256,25 @@ pub async fn gate(
     opts: &ScanOptions,
     now: SystemTime,
 ) -> Result<GateReport, Error> {
-    let target =
-        vigil_store::platform::target(db, request.application, request.environment).await?;
+    gate_cached(db, &GateCache::default(), request, opts, now).await
+}
+
+/// [`gate`] reading through `cache`.
+pub async fn gate_cached(
+    db: &dyn Database,
+    cache: &GateCache,
+    request: &GateRequest<'_>,
+    opts: &ScanOptions,
+    now: SystemTime,
+) -> Result<GateReport, Error> {
+    let target = cache
+        .target(db, request.application, request.environment)
+        .await?;
     let digest = resolve_digest(request.image, opts).await?;
-    let policies = db.policies().await?;
-    let scan = db.latest_completed_scan(&digest).await?;
-    let stored = scan.as_ref().map(Stored::read).transpose()?;
+    let policies = cache.policies(db).await?;
+    let stored = cache.latest(db, &digest).await?;
     let evaluator = Evaluator::new(&policies, &target, now);
-    let state = stored.as_ref().map_or(ScanState::Missing, Stored::state);
+    let state = stored.as_ref().map_or(ScanState::Missing, |s| s.state());
     let findings: &[StoredFinding] = stored.as_ref().map_or(&[], |s| &s.findings);
     let decision = evaluator.gate(state, findings.iter().map(StoredFinding::as_ref));
 

@@ -26,7 +26,8 @@ mod stored;
 pub use ci::{CiOutcome, CiScan, Retry, ci_scan};
 pub use deployed::{DeployedFilter, DeployedRow, DeployedSort, Page, deploy_record, deployed};
 pub use gate::{
-    ExplainedFinding, Explanation, GateFinding, GateReport, GateRequest, explain, gate,
+    ExplainedFinding, Explanation, GateCache, GateFinding, GateReport, GateRequest, explain, gate,
+    gate_cached,
 };
 pub use scan::{ScanOptions, match_inventory, resolve_digest, scan_image};
 pub use stored::ScanSummary;

@@ -129,6 +129,9 @@ pub trait Platform: Send + Sync {
     /// The completed scan of `digest` that finished last, with its report (the gate's
     /// input, SPEC 7.4).
     async fn latest_completed_scan(&self, digest: &str) -> Result<Option<CompletedScan>, Error>;
+    /// The same scan as [`Platform::latest_completed_scan`] without its report: enough to
+    /// find a parsed copy of the report in a cache.
+    async fn latest_completed_scan_head(&self, digest: &str) -> Result<Option<Scan>, Error>;
     /// The latest completed scan of `digest` against `db_version`: when there is one, the
     /// digest need not be scanned again (SPEC 7.3).
     async fn completed_scan_against(

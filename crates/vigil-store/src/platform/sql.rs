@@ -985,6 +985,21 @@ macro_rules! platform_impl {
                 completed(self, &sql, digest, None).await
             }
 
+            async fn latest_completed_scan_head(&self, digest: &str) -> Result<Option<Scan>, Error> {
+                validate::digest(digest)?;
+                let sql = format!(
+                    "SELECT {SCAN_COLUMNS} FROM scans \
+                     WHERE digest = $1 AND state = 'completed' \
+                     ORDER BY finished_at DESC, id DESC LIMIT 1"
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(digest)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db("read completed scan"))?;
+                row.map(|r| scan_row(&r)).transpose()
+            }
+
             async fn completed_scan_against(
                 &self,
                 digest: &str,

@@ -4,6 +4,7 @@ mod ci;
 mod common;
 mod db;
 mod gate;
+mod integrations;
 mod inventory;
 mod lang_findings;
 mod platform;
