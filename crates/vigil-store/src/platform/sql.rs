@@ -1056,6 +1056,17 @@ macro_rules! platform_impl {
                 .execute(&mut *tx)
                 .await
                 .map_err(db("start install"))?;
+                let sql = format!("SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE name = $1");
+                let current = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(name)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db("start install"))?;
+                let current = integration_row(&current)?;
+                if let Err(why) = current.status.after(event) {
+                    return Ok(InstallStart::Refused(current, why));
+                }
+                // Its own status first (the more telling refusal), then any other install.
                 let busy: Option<String> = sqlx::query_scalar(
                     "SELECT name FROM integrations \
                      WHERE status IN ('initializing', 'installing') AND name <> $1 \
@@ -1067,16 +1078,6 @@ macro_rules! platform_impl {
                 .map_err(db("start install"))?;
                 if let Some(other) = busy {
                     return Ok(InstallStart::Busy(other));
-                }
-                let sql = format!("SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE name = $1");
-                let current = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(name)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db("start install"))?;
-                let current = integration_row(&current)?;
-                if let Err(why) = current.status.after(event) {
-                    return Ok(InstallStart::Refused(current, why));
                 }
                 let sql = format!(
                     "UPDATE integrations SET status = 'initializing', status_at = $2, \

@@ -669,3 +669,153 @@ fn targets() {
         );
     });
 }
+
+/// Integrations (issue 10): installs start only from the statuses SPEC 8.2 allows, one at
+/// a time, are moved only by their runner, and are taken over once their lease ran out.
+/// Eight starts racing on one integration: exactly one wins.
+#[test]
+fn installs_follow_the_state_machine_one_at_a_time() {
+    use vigil_store::platform::{InstallEvent as E, InstallStart, IntegrationStatus as S};
+    on_both_backends("installs", async |db| {
+        let db: std::sync::Arc<dyn Database> = db.into();
+        assert_eq!(db.integration("cicd").await.unwrap(), None);
+        let mut racers = Vec::new();
+        for r in 0..8 {
+            let db = db.clone();
+            racers.push(tokio::spawn(async move {
+                db.begin_install("cicd", E::Install, &format!("r{r}"), t(60), t(0))
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut started = Vec::new();
+        for r in racers {
+            match r.await.unwrap() {
+                InstallStart::Started(s) => started.push(s),
+                InstallStart::Refused(s, why) => {
+                    assert_eq!(s.status, S::Initializing);
+                    assert!(why.0.contains("an install is running"), "{why}");
+                }
+                InstallStart::Busy(other) => panic!("busy with {other}"),
+            }
+        }
+        assert_eq!(started.len(), 1);
+        let runner = started[0].runner.clone().unwrap();
+        // Another integration waits; the wrong runner cannot move it.
+        assert_eq!(
+            db.begin_install("vulnerability-scanning", E::Install, "x", t(60), t(1))
+                .await
+                .unwrap(),
+            InstallStart::Busy("cicd".into())
+        );
+        assert!(
+            !db.advance_install("cicd", "intruder", E::Begin, 0, None, None, t(2))
+                .await
+                .unwrap()
+        );
+        assert!(
+            db.advance_install("cicd", &runner, E::Begin, 0, None, None, t(2))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !db.advance_install("cicd", &runner, E::Begin, 0, None, None, t(2))
+                .await
+                .unwrap()
+        );
+        assert!(db.renew_install("cicd", &runner, t(90)).await.unwrap());
+        // Not yet expired: nothing to adopt; expired: another runner takes it over.
+        assert_eq!(
+            db.adopt_install("other", t(200), t(80)).await.unwrap(),
+            None
+        );
+        let adopted = db
+            .adopt_install("other", t(200), t(100))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(adopted.status, S::Installing);
+        assert_eq!(adopted.runner.as_deref(), Some("other"));
+        assert!(!db.renew_install("cicd", &runner, t(300)).await.unwrap());
+        assert!(
+            db.advance_install("cicd", "other", E::Succeed, 2, None, Some("1.2.3"), t(110))
+                .await
+                .unwrap()
+        );
+        let done = db.integration("cicd").await.unwrap().unwrap();
+        assert_eq!(done.status, S::Installed);
+        assert_eq!(done.version.as_deref(), Some("1.2.3"));
+        assert_eq!(done.attempts, 2);
+        assert_eq!(done.runner, None);
+        match db
+            .begin_install("cicd", E::Install, "r", t(60), t(120))
+            .await
+            .unwrap()
+        {
+            InstallStart::Refused(s, why) => {
+                assert_eq!(s.status, S::Installed);
+                assert!(why.0.contains("installed already"), "{why}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // A failure keeps its reason; a retry starts afresh.
+        let InstallStart::Started(_) = db
+            .begin_install("vulnerability-scanning", E::Install, "v", t(200), t(130))
+            .await
+            .unwrap()
+        else {
+            panic!("not started");
+        };
+        assert!(
+            db.advance_install(
+                "vulnerability-scanning",
+                "v",
+                E::Fail,
+                1,
+                Some("corrupt feed"),
+                None,
+                t(131)
+            )
+            .await
+            .unwrap()
+        );
+        let failed = db
+            .integration("vulnerability-scanning")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(failed.status, S::Failed);
+        assert_eq!(failed.reason.as_deref(), Some("corrupt feed"));
+        let InstallStart::Started(again) = db
+            .begin_install("vulnerability-scanning", E::Retry, "v2", t(300), t(140))
+            .await
+            .unwrap()
+        else {
+            panic!("retry refused");
+        };
+        assert_eq!((again.attempts, again.reason), (0, None));
+        db.append_install_log("vulnerability-scanning", t(141), "one")
+            .await
+            .unwrap();
+        db.append_install_log("cicd", t(141), "other")
+            .await
+            .unwrap();
+        db.append_install_log("vulnerability-scanning", t(142), "two")
+            .await
+            .unwrap();
+        let all = db
+            .install_log("vulnerability-scanning", 0, 100)
+            .await
+            .unwrap();
+        assert_eq!(
+            all.iter().map(|l| l.line.as_str()).collect::<Vec<_>>(),
+            ["one", "two"]
+        );
+        let after = db
+            .install_log("vulnerability-scanning", all[0].id, 100)
+            .await
+            .unwrap();
+        assert_eq!(after.len(), 1);
+        assert_eq!(db.integrations().await.unwrap().len(), 2);
+    });
+}
