@@ -5,7 +5,6 @@
 //! install here, on the local store, with the same code and the same log, and returns once
 //! it ended.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -239,28 +238,15 @@ fn follow_log(
 }
 
 fn local(config: &Config, cmd: IntegrationsCommand) -> anyhow::Result<ExitStatus> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    rt.block_on(async {
-        let db = vigil_store::open(&config.database)
-            .await
-            .with_context(|| format!("cannot open the database {}", config.database))?;
-        let db: Arc<dyn vigil_store::Database> = Arc::from(db);
-        // Installs read no image: the image options are their defaults.
-        #[derive(clap::Parser)]
-        struct Defaults {
-            #[command(flatten)]
-            image: ImageArgs,
-        }
-        let image = <Defaults as clap::Parser>::parse_from(["vigil"]).image;
-        let opts = scan_options(config, &image)?;
-        let state = crate::cmd::serve::app_state(config, db.clone(), opts);
-        let result = local_command(&state, cmd).await;
-        db.close().await;
-        result
-    })
+    // Installs read no image: the image options are their defaults.
+    #[derive(clap::Parser)]
+    struct Defaults {
+        #[command(flatten)]
+        image: ImageArgs,
+    }
+    let image = <Defaults as clap::Parser>::parse_from(["vigil"]).image;
+    let opts = scan_options(config, &image)?;
+    crate::cmd::serve::with_state(config, opts, async |state| local_command(&state, cmd).await)
 }
 
 async fn local_command(

@@ -109,11 +109,7 @@ impl Client {
             .agent
             .get(self.url(path))
             .header("Authorization", self.bearer());
-        let req = query
-            .iter()
-            .filter_map(|(k, v)| Some((*k, v.as_deref()?)))
-            .fold(req, |r, (k, v)| r.query(k, v));
-        self.answer("GET", path, req.call())
+        self.answer("GET", path, with_query(req, query).call())
     }
 
     /// `POST path` with a JSON body -> `T`.
@@ -154,11 +150,7 @@ impl Client {
             .agent
             .delete(self.url(path))
             .header("Authorization", self.bearer());
-        let req = query
-            .iter()
-            .filter_map(|(k, v)| Some((*k, v.as_deref()?)))
-            .fold(req, |r, (k, v)| r.query(k, v));
-        self.answer("DELETE", path, req.call())
+        self.answer("DELETE", path, with_query(req, query).call())
     }
 
     fn url(&self, path: &str) -> String {
@@ -233,6 +225,17 @@ impl Client {
             )
         })
     }
+}
+
+/// The query parameters that have a value, percent-encoded by ureq.
+fn with_query(
+    req: ureq::RequestBuilder<ureq::typestate::WithoutBody>,
+    query: &[(&str, Option<String>)],
+) -> ureq::RequestBuilder<ureq::typestate::WithoutBody> {
+    query
+        .iter()
+        .filter_map(|(k, v)| Some((*k, v.as_deref()?)))
+        .fold(req, |r, (k, v)| r.query(k, v))
 }
 
 /// `http(s)://host[:port][/prefix]` without a trailing slash; anything else is refused.

@@ -99,8 +99,30 @@ impl vigil_server::Feeds for BinaryFeeds {
     }
 }
 
+/// Runs `work` on a runtime with the server's state on the configured store, and closes the
+/// store after it. Shared by `vigil serve` and `vigil integrations` without a server.
+pub fn with_state<T>(
+    config: &Config,
+    opts: vigil_service::ScanOptions,
+    work: impl AsyncFnOnce(AppState) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async {
+        let db = vigil_store::open(&config.database)
+            .await
+            .with_context(|| format!("cannot open the database {}", config.database))?;
+        let db: Arc<dyn vigil_store::Database> = Arc::from(db);
+        let result = work(app_state(config, db.clone(), opts)).await;
+        db.close().await;
+        result
+    })
+}
+
 /// The server's state on the configured store: scan options, the feed importer and how
-/// installs run. Shared by `vigil serve` and `vigil integrations` without a server.
+/// installs run.
 pub fn app_state(
     config: &Config,
     db: Arc<dyn vigil_store::Database>,
@@ -146,25 +168,15 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitStatus> {
         },
         drain: std::time::Duration::from_secs(20),
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    rt.block_on(async {
-        let db = vigil_store::open(&config.database)
-            .await
-            .with_context(|| format!("cannot open the database {}", config.database))?;
-        let db: Arc<dyn vigil_store::Database> = Arc::from(db);
-        let state = app_state(&config, db.clone(), opts);
-        let result = vigil_server::serve(state, serve_opts, |addr, tls| {
+    with_state(&config, opts, async |state| {
+        vigil_server::serve(state, serve_opts, |addr, tls| {
             let scheme = if tls { "https" } else { "http" };
             // The first line on stdout: scripts and tests read the address from it.
             let _ = say(&format!("listening on {scheme}://{addr}"));
             tracing::info!(%addr, tls, "listening");
         })
-        .await;
-        db.close().await;
-        result.map_err(anyhow::Error::from)
+        .await
+        .map_err(anyhow::Error::from)
     })?;
     Ok(ExitStatus::Clean)
 }
