@@ -1192,3 +1192,82 @@ fn two_replicas_share_the_queue_and_survive_a_sigkill() {
         std::fs::read_to_string(&b.log).unwrap()
     );
 }
+
+/// `vigil serve --tls-cert --tls-key`: HTTPS with a certificate the test makes (openssl),
+/// checked by curl against that certificate; plain HTTP on the same port is refused, and a
+/// key that does not load is a clear error at start.
+#[test]
+fn https_with_a_configured_certificate() {
+    if require(have("openssl") && have("curl"), "openssl and curl").is_none() {
+        return;
+    }
+    let Some(p) = prepared() else { return };
+    let env = p.sqlite_copy();
+    let dir = env.vigil.home.path();
+    let (cert, key) = (dir.join("tls.crt"), dir.join("tls.key"));
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "1", "-subj", "/CN=vigil-test"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let server = Server::start(
+        &env,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        server.base.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.base
+    );
+    let out = Command::new("curl")
+        .args(["-sS", "--cacert"])
+        .arg(&cert)
+        .arg(format!("{}/healthz", server.base))
+        .output()
+        .unwrap();
+    assert_eq!(text(&out.stdout), "ok", "{}", text(&out.stderr));
+    let plain = server.base.replace("https://", "http://");
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "5", &format!("{plain}/healthz")])
+        .output()
+        .unwrap();
+    assert_ne!(
+        text(&out.stdout),
+        "ok",
+        "plain HTTP answered on the TLS port"
+    );
+    // A key file that is not a key: the server does not start, and says which files.
+    std::fs::write(&key, "not a key").unwrap();
+    let out = env
+        .cmd()
+        .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert"])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("tls.key") && err.contains("does not load"),
+        "{err}"
+    );
+}
