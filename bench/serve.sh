@@ -21,10 +21,10 @@ cargo build --release -q -p vigil
 VIGIL="${CARGO_TARGET_DIR:-$PWD/target}/release/vigil"
 WORK="$(mktemp -d)"
 chmod 755 "$WORK"  # the PostgreSQL server runs as the postgres user
-PIDS=()
 PG_DIR=""
 cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  # serve() runs in a command substitution: its replicas' pids are in files
+  for f in "$WORK"/*.pid; do [ -e "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
   [ -n "$PG_DIR" ] && scripts/pg-test-server.sh stop "$PG_DIR" >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
@@ -54,7 +54,7 @@ prepare() {
 serve() {
   local name=$1 out="$WORK/$1.out"
   "$VIGIL" serve --listen 127.0.0.1:0 --workers 1 >"$out" 2>"$WORK/$name.log" &
-  PIDS+=($!)
+  echo $! >"$WORK/$name.pid"
   local i
   for i in $(seq 1 200); do
     grep -q '^listening on ' "$out" 2>/dev/null && break

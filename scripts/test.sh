@@ -17,7 +17,7 @@ ROOT="$(pwd)"
 PACKAGES=(debootstrap umoci skopeo docker-registry curl ca-certificates python3 python3-pip
   python3-apt python3-rpm python3-packaging python3-yaml python3-jwt python3-cryptography
   python3-jsonschema python3-venv rpm db5.3-util golang-go ruby isal zstd postgresql
-  apache2-utils binutils)
+  apache2-utils binutils openssl)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
