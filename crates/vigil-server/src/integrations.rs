@@ -379,6 +379,9 @@ async fn run_steps(s: &AppState, name: &str, runner: &str) -> Option<Integration
             &format!("attempt {attempt} of at most {}", opts.max_retries + 1),
         )
         .await;
+        if let Err(e) = s.db.record_install_attempt(name, runner, attempt).await {
+            tracing::warn!(integration = name, error = %e, "could not record the attempt");
+        }
         let remaining = deadline_at
             .duration_since(SystemTime::now())
             .unwrap_or_default();

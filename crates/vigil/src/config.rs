@@ -10,6 +10,7 @@
 //! | database | `--database-url` / `VIGIL_DATABASE_URL` | `database_url` | `<data dir>/vigil.db`; a SQLite path, `sqlite:PATH` or `postgres://...`; overrides the data directory |
 //! | server | `--server` / `VIGIL_SERVER` | `server` | none: the CLI uses the local store |
 //! | token | `--token` / `VIGIL_TOKEN` | `token` | none; always shown masked |
+//! | server CA | `--server-ca` / `VIGIL_SERVER_CA` | `server_ca` | none: an `https://` server's certificate must chain to a public root (Mozilla's list); a PEM file of CA certificates to trust instead |
 //! | database age limit | | `db.max_age` | `7d` (humantime: `36h`, `2weeks`); an older database is reported (SPEC 5.7) |
 //! | feed sources | | `[[db.sources]]` | [`default_sources`]: osv.dev exports, Debian tracker, Alpine secdb |
 //! | CI scan retries | | `scan.retries` | `2`: a transient failure (network, registry 5xx, timeout) is tried again up to twice, three tries in all (SPEC 7.2) |
@@ -75,6 +76,9 @@ pub struct ConfigArgs {
         value_name = "TOKEN"
     )]
     pub token: Option<String>,
+    /// PEM file of the CA certificates an https --server is checked against
+    #[arg(long, global = true, env = "VIGIL_SERVER_CA", value_name = "FILE")]
+    pub server_ca: Option<PathBuf>,
 }
 
 /// The effective configuration.
@@ -92,6 +96,8 @@ pub struct Config {
     pub server: Option<String>,
     /// API token (default none). Never printed.
     pub token: Option<Secret>,
+    /// CA certificates for an https server (default none: public roots).
+    pub server_ca: Option<PathBuf>,
     /// The vulnerability database settings.
     pub db: DbConfig,
     /// `[scan]`: CI scan retries and timeouts.
@@ -253,6 +259,7 @@ struct FileConfig {
     database_url: Option<String>,
     server: Option<String>,
     token: Option<String>,
+    server_ca: Option<PathBuf>,
     #[serde(default)]
     db: FileDb,
     #[serde(default)]
@@ -440,6 +447,7 @@ impl Config {
         if integrations.lease < Duration::from_secs(1) {
             bail!("integrations.lease is under a second: runners could not renew in time");
         }
+        let server_ca = args.server_ca.clone().or(file_cfg.server_ca.map(resolve));
         let sources = file_cfg.db.sources.unwrap_or_else(default_sources);
         let mut seen = std::collections::HashSet::new();
         for s in &sources {
@@ -458,6 +466,7 @@ impl Config {
             cache_dir,
             database,
             server: args.server.clone().or(file_cfg.server),
+            server_ca,
             token: args.token.clone().or(file_cfg.token).map(Secret),
             db: DbConfig { max_age, sources },
             scan,
@@ -490,6 +499,8 @@ impl Config {
             server: Option<&'a str>,
             #[serde(skip_serializing_if = "Option::is_none")]
             token: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            server_ca: Option<String>,
             db: ShownDb<'a>,
             scan: ShownScan,
             serve: ShownServe,
@@ -532,6 +543,7 @@ impl Config {
             cache_dir: self.cache_dir.display().to_string(),
             database_url: self.database.to_string(),
             server: self.server.as_deref(),
+            server_ca: self.server_ca.as_ref().map(|p| p.display().to_string()),
             token: self.token.as_ref().map(|_| "****"),
             serve: ShownServe {
                 listen: self.serve.listen.to_string(),

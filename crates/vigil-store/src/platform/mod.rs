@@ -228,6 +228,13 @@ pub trait Platform: Send + Sync {
         version: Option<&str>,
         at: SystemTime,
     ) -> Result<bool, Error>;
+    /// Records that the install `runner` holds is on try `attempts` (visible while it runs).
+    async fn record_install_attempt(
+        &self,
+        name: &str,
+        runner: &str,
+        attempts: u32,
+    ) -> Result<bool, Error>;
     /// Extends the lease of an install `runner` holds; false when it no longer does.
     async fn renew_install(
         &self,

@@ -1139,6 +1139,25 @@ macro_rules! platform_impl {
                 Ok(done.rows_affected() == 1)
             }
 
+            async fn record_install_attempt(
+                &self,
+                name: &str,
+                runner: &str,
+                attempts: u32,
+            ) -> Result<bool, Error> {
+                let done = sqlx::query(
+                    "UPDATE integrations SET attempts = $3 \
+                     WHERE name = $1 AND runner = $2 AND status IN ('initializing', 'installing')",
+                )
+                .bind(name)
+                .bind(runner)
+                .bind(i32::try_from(attempts).unwrap_or(i32::MAX))
+                .execute(&self.pool)
+                .await
+                .map_err(db("record install attempt"))?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn renew_install(
                 &self,
                 name: &str,

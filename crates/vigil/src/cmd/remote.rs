@@ -82,7 +82,12 @@ impl Client {
         // The server may read an image before it answers (a gate or explain naming a
         // reference, not a digest): give it the scan timeout and some.
         let answer = config.scan.timeout.saturating_add(Duration::from_secs(30));
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(ca) = &config.server_ca {
+            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&ca_certificates(ca)?));
+        }
         let agent: ureq::Agent = ureq::Agent::config_builder()
+            .tls_config(tls.build())
             .http_status_as_error(false)
             .timeout_connect(Some(CONNECT_TIMEOUT))
             .timeout_recv_response(Some(answer))
@@ -172,15 +177,28 @@ impl Client {
         let mut response = match sent {
             Ok(r) => r,
             Err(e) => {
-                let err = anyhow!("{}: {}", what(), transport_problem(&e));
-                return Err(match e {
-                    ureq::Error::Io(_)
-                    | ureq::Error::ConnectionFailed
-                    | ureq::Error::HostNotFound => err.context(Hint(format!(
+                let problem = transport_problem(&e);
+                let err = anyhow!("{}: {problem}", what());
+                let hint = if problem.contains("certificate") {
+                    Some(
+                        "the server's certificate is not trusted: pass the CA that signed it \
+                         with --server-ca FILE (VIGIL_SERVER_CA), a PEM file"
+                            .to_owned(),
+                    )
+                } else if matches!(
+                    e,
+                    ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::HostNotFound
+                ) {
+                    Some(format!(
                         "is `vigil serve` running at {}? check --server / VIGIL_SERVER",
                         self.base
-                    ))),
-                    _ => err,
+                    ))
+                } else {
+                    None
+                };
+                return Err(match hint {
+                    Some(h) => err.context(Hint(h)),
+                    None => err,
                 });
             }
         };
@@ -225,6 +243,27 @@ impl Client {
             )
         })
     }
+}
+
+/// The CA certificates of a PEM file (`--server-ca`); a file without one is an error.
+fn ca_certificates(path: &std::path::Path) -> anyhow::Result<Vec<ureq::tls::Certificate<'static>>> {
+    let pem = std::fs::read(path)
+        .with_context(|| format!("cannot read the server CA file {}", path.display()))?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c),
+            Ok(_) => {}
+            Err(e) => bail!("server CA file {}: not PEM: {e}", path.display()),
+        }
+    }
+    if certs.is_empty() {
+        bail!(
+            "server CA file {}: no PEM certificate (-----BEGIN CERTIFICATE-----) in it",
+            path.display()
+        );
+    }
+    Ok(certs)
 }
 
 /// The query parameters that have a value, percent-encoded by ureq.

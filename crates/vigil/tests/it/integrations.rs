@@ -242,6 +242,17 @@ fn install_life_cycle_with_retries_and_refusals() {
         "{body}"
     );
 
+    // The tries are visible while it runs.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = api.integration("vulnerability-scanning");
+        if now["attempts"].as_u64().unwrap_or(0) >= 2 || now["status"] == "installed" {
+            assert!(now["attempts"].as_u64().unwrap() >= 2, "{now}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{now}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let done = api.wait_end("vulnerability-scanning");
     assert_eq!(
         done["status"],

@@ -1204,25 +1204,64 @@ fn https_with_a_configured_certificate() {
     let Some(p) = prepared() else { return };
     let env = p.sqlite_copy();
     let dir = env.vigil.home.path();
-    let (cert, key) = (dir.join("tls.crt"), dir.join("tls.key"));
-    let out = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-        ])
-        .args(["-nodes", "-days", "1", "-subj", "/CN=vigil-test"])
-        .args(["-addext", "subjectAltName=IP:127.0.0.1"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (ca, cert, key) = (dir.join("ca.crt"), dir.join("tls.crt"), dir.join("tls.key"));
+    let ext = dir.join("leaf.ext");
+    std::fs::write(
+        &ext,
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    let p = |path: &Path| path.to_str().unwrap().to_owned();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let ca_key = p(&dir.join("ca.key"));
+    let csr = p(&dir.join("tls.csr"));
+    for args in [
+        // A CA, and a server certificate it signs for 127.0.0.1.
+        [
+            &["req", "-x509"][..],
+            &ec,
+            &["-days", "1", "-subj", "/CN=vigil test CA"],
+            &["-keyout", &ca_key, "-out", &p(&ca)],
+        ]
+        .concat(),
+        [
+            &["req"][..],
+            &ec,
+            &["-subj", "/CN=127.0.0.1", "-keyout", &p(&key), "-out", &csr],
+        ]
+        .concat(),
+        vec![
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &p(&ca),
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            &p(&ext),
+            "-out",
+            &p(&cert),
+        ],
+    ] {
+        let out = Command::new("openssl").args(&args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let viewer = token(&env, "viewer", "tls-viewer", None);
     let server = Server::start(
         &env,
         &[
@@ -1239,11 +1278,38 @@ fn https_with_a_configured_certificate() {
     );
     let out = Command::new("curl")
         .args(["-sS", "--cacert"])
-        .arg(&cert)
+        .arg(&ca)
         .arg(format!("{}/healthz", server.base))
         .output()
         .unwrap();
     assert_eq!(text(&out.stdout), "ok", "{}", text(&out.stderr));
+    // The CLI trusts the server's certificate given as its CA, and nothing else.
+    let cli = |ca: Option<&Path>| {
+        let mut cmd = Vigil::new().cmd();
+        cmd.env("VIGIL_SERVER", &server.base)
+            .env("VIGIL_TOKEN", &viewer)
+            .args(["app", "list"]);
+        if let Some(ca) = ca {
+            cmd.arg("--server-ca").arg(ca);
+        }
+        cmd.output().unwrap()
+    };
+    let out = cli(Some(&ca));
+    assert_eq!(text(&out.stdout), "web\n", "{}", text(&out.stderr));
+    let out = cli(None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&server.base) && err.contains("--server-ca"),
+        "{err}"
+    );
+
+    let out = cli(Some(&key));
+    assert!(
+        text(&out.stderr).contains("no PEM certificate"),
+        "{}",
+        text(&out.stderr)
+    );
     let plain = server.base.replace("https://", "http://");
     let out = Command::new("curl")
         .args(["-sS", "--max-time", "5", &format!("{plain}/healthz")])
