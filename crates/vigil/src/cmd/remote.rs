@@ -123,12 +123,7 @@ impl Client {
         path: &str,
         body: &B,
     ) -> anyhow::Result<T> {
-        let req = self
-            .agent
-            .post(self.url(path))
-            .header("Authorization", self.bearer())
-            .header("Content-Type", "application/json");
-        self.answer("POST", path, req.send(serde_json::to_vec(body)?))
+        self.send_json("POST", self.agent.post(self.url(path)), path, body)
     }
 
     /// `PUT path` with a JSON body -> `T`.
@@ -137,12 +132,7 @@ impl Client {
         path: &str,
         body: &B,
     ) -> anyhow::Result<T> {
-        let req = self
-            .agent
-            .put(self.url(path))
-            .header("Authorization", self.bearer())
-            .header("Content-Type", "application/json");
-        self.answer("PUT", path, req.send(serde_json::to_vec(body)?))
+        self.send_json("PUT", self.agent.put(self.url(path)), path, body)
     }
 
     /// `DELETE path?query` -> `T` (`()` for a 204 without a body).
@@ -156,6 +146,20 @@ impl Client {
             .delete(self.url(path))
             .header("Authorization", self.bearer());
         self.answer("DELETE", path, with_query(req, query).call())
+    }
+
+    /// Sends `body` as JSON with the token -> `T`.
+    fn send_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: &str,
+        req: ureq::RequestBuilder<ureq::typestate::WithBody>,
+        path: &str,
+        body: &B,
+    ) -> anyhow::Result<T> {
+        let req = req
+            .header("Authorization", self.bearer())
+            .header("Content-Type", "application/json");
+        self.answer(method, path, req.send(serde_json::to_vec(body)?))
     }
 
     fn url(&self, path: &str) -> String {

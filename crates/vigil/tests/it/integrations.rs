@@ -74,12 +74,19 @@ lease = "2s"
     env
 }
 
-struct Api<'a> {
-    base: &'a str,
+struct Api {
+    base: String,
     token: String,
 }
 
-impl Api<'_> {
+impl Api {
+    fn of(server: &Server, token: &str) -> Api {
+        Api {
+            base: server.base.clone(),
+            token: token.to_owned(),
+        }
+    }
+
     fn send(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -159,15 +166,9 @@ fn install_life_cycle_with_retries_and_refusals() {
         "2m",
         3,
     );
-    let api = Api {
-        token: admin(&env),
-        base: "",
-    };
+    let token = admin(&env);
     let server = Server::start_bare(&env, &[]);
-    let api = Api {
-        base: &server.base,
-        ..api
-    };
+    let api = Api::of(&server, &token);
     let all = api.get("/api/v1/integrations");
     assert_eq!(all[0]["name"], "cicd");
     assert_eq!(all[0]["status"], "not_installed");
@@ -319,15 +320,9 @@ fn a_feed_server_that_never_answers_times_out_then_a_retry_installs() {
     let hanging = FeedServer::start(&["--hang"]);
     let port = hanging.port;
     let env = configured(Env::local(Vigil::new(), None, "sqlite"), port, "4s", 10);
-    let api = Api {
-        token: admin(&env),
-        base: "",
-    };
+    let token = admin(&env);
     let server = Server::start_bare(&env, &[]);
-    let api = Api {
-        base: &server.base,
-        ..api
-    };
+    let api = Api::of(&server, &token);
     assert_eq!(api.post("/api/v1/integrations/cicd/install").0, 202);
     assert_eq!(api.wait_end("cicd")["status"], "installed");
     assert_eq!(
@@ -442,10 +437,7 @@ fn an_install_interrupted_by_a_restart_is_resumed() {
     let token = admin(&env);
     env.ok(&["integrations", "install", "cicd"], 0);
     let mut first = Server::start_bare(&env, &[]);
-    let api = Api {
-        base: &first.base.clone(),
-        token: token.clone(),
-    };
+    let api = Api::of(&first, &token);
     assert_eq!(
         api.post("/api/v1/integrations/vulnerability-scanning/install")
             .0,
@@ -461,10 +453,7 @@ fn an_install_interrupted_by_a_restart_is_resumed() {
     }
     first.kill();
     let second = Server::start_bare(&env, &[]);
-    let api = Api {
-        base: &second.base,
-        token,
-    };
+    let api = Api::of(&second, &token);
     assert_eq!(
         api.integration("vulnerability-scanning")["status"],
         "installing"
@@ -488,17 +477,13 @@ fn two_replicas_racing_to_install_run_it_once() {
     let mut answers = race(&[&a.base, &b.base], &token, "cicd");
     answers.sort_unstable();
     assert_eq!(answers, [202, 409]);
-    let token2 = token.clone();
-    let api = Api {
-        base: &a.base,
-        token,
-    };
+    let api = Api::of(&a, &token);
     assert_eq!(api.wait_end("cicd")["status"], "installed");
     let log = api.log("cicd");
     assert_eq!(log.matches("requested on").count(), 1, "{log}");
     assert_eq!(log.matches("installed ").count(), 1, "{log}");
     // Installed: both refuse another install.
-    assert_eq!(race(&[&a.base, &b.base], &token2, "cicd"), [409, 409]);
+    assert_eq!(race(&[&a.base, &b.base], &token, "cicd"), [409, 409]);
 }
 
 /// POSTs `install` of `name` to every server at once; the statuses in server order.
@@ -511,7 +496,7 @@ fn race(bases: &[&str], token: &str, name: &str) -> Vec<u16> {
                 let barrier = &barrier;
                 s.spawn(move || {
                     let api = Api {
-                        base,
+                        base: (*base).to_owned(),
                         token: token.to_owned(),
                     };
                     barrier.wait();
