@@ -336,10 +336,12 @@ async fn renew_until_lost(s: AppState, name: String, runner: String) {
 
 async fn run_steps(s: &AppState, name: &str, runner: &str) -> Option<IntegrationStatus> {
     let opts = s.install.clone();
-    let started = match s.db.integration(name).await {
-        Ok(Some(st)) => st.started_at.unwrap_or_else(SystemTime::now),
-        _ => SystemTime::now(),
-    };
+    // One read: when the install began (its deadline) and whether it was just started.
+    let current = s.db.integration(name).await.ok().flatten();
+    let started = current
+        .as_ref()
+        .and_then(|st| st.started_at)
+        .unwrap_or_else(SystemTime::now);
     let deadline_at = started + opts.deadline;
     let advance = |event, attempts, reason: Option<String>, version: Option<&'static str>| async move {
         match s
@@ -363,8 +365,7 @@ async fn run_steps(s: &AppState, name: &str, runner: &str) -> Option<Integration
         }
     };
     // A take-over after a restart finds it `installing`: only a fresh start moves it.
-    if let Ok(Some(st)) = s.db.integration(name).await
-        && st.status == IntegrationStatus::Initializing
+    if current.is_some_and(|st| st.status == IntegrationStatus::Initializing)
         && !advance(InstallEvent::Begin, 0, None, None).await
     {
         return None;

@@ -67,6 +67,25 @@ pub struct CiScan {
     pub summary: Option<ScanSummary>,
 }
 
+impl CiScan {
+    /// The result before anything happened: the pipeline's image, not scanned (the answer
+    /// for a pipeline without scanning); the scan fills in the rest.
+    pub fn not_scanned(pipeline: &str, application: &str, image: &str) -> Self {
+        Self {
+            pipeline: pipeline.to_owned(),
+            application: application.to_owned(),
+            image: image.to_owned(),
+            outcome: CiOutcome::Disabled,
+            digest: None,
+            scan_id: None,
+            db_version: None,
+            attempts: 0,
+            complete: None,
+            summary: None,
+        }
+    }
+}
+
 /// Scans `image` for CI `pipeline` (SPEC 7.2, 7.3).
 ///
 /// - A pipeline without `scan_enabled` is not refused, but nothing is done
@@ -97,18 +116,7 @@ pub async fn ci_scan(
             kind: Kind::Pipeline,
             name: pipeline.to_owned(),
         })?;
-    let mut result = CiScan {
-        pipeline: p.name.clone(),
-        application: p.application.clone(),
-        image: image.to_owned(),
-        outcome: CiOutcome::Disabled,
-        digest: None,
-        scan_id: None,
-        db_version: None,
-        attempts: 0,
-        complete: None,
-        summary: None,
-    };
+    let mut result = CiScan::not_scanned(&p.name, &p.application, image);
     if !p.scan_enabled {
         tracing::info!(pipeline, "scanning is not enabled for this pipeline");
         return Ok(result);

@@ -104,18 +104,7 @@ fn remote_ci_scan(
     let start = Instant::now();
     let submitted: remote::Submitted =
         client.post("/api/v1/scans", &SubmitBody { image, pipeline })?;
-    let mut result = CiScan {
-        pipeline: submitted.pipeline,
-        application: submitted.application,
-        image: image.to_owned(),
-        outcome: CiOutcome::Disabled,
-        digest: None,
-        scan_id: None,
-        db_version: None,
-        attempts: 0,
-        complete: None,
-        summary: None,
-    };
+    let mut result = CiScan::not_scanned(&submitted.pipeline, &submitted.application, image);
     let outcome = submitted.outcome.as_str();
     let mut scan = match (outcome, submitted.scan) {
         ("disabled", _) => return Ok(result),

@@ -921,14 +921,17 @@ fn wrong_api_calls_get_a_status_and_a_reason() {
                 "/api/v1/no-such-thing",
             ),
         ];
-        let before = call(
-            &server.base,
-            "GET",
-            "/api/v1/db/status",
-            Some(&admin),
-            Payload::None,
-        )
-        .body;
+        let db_status = || {
+            call(
+                &server.base,
+                "GET",
+                "/api/v1/db/status",
+                Some(&admin),
+                Payload::None,
+            )
+            .body
+        };
+        let before = db_status();
         for (method, path, body, status, needle) in cases {
             let (got, reason) = send(method, path, body);
             assert_eq!(got, status, "[{}] {method} {path}: {reason}", env.backend);
@@ -939,14 +942,7 @@ fn wrong_api_calls_get_a_status_and_a_reason() {
             );
         }
         // The rejected import changed nothing.
-        let after = call(
-            &server.base,
-            "GET",
-            "/api/v1/db/status",
-            Some(&admin),
-            Payload::None,
-        )
-        .body;
+        let after = db_status();
         // (Ages tick while the test runs: compare what was imported.)
         let imported = |status: &Value| -> Vec<(Value, Value, Value, Value)> {
             status["sources"]
