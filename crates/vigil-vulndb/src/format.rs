@@ -98,9 +98,16 @@ const SECDB_KEYS: &[&str] = &[
 /// YAML: a top-level `distroversion:` key means Alpine secdb, else OSV. `None` when the
 /// content fits none of them.
 pub fn sniff(name: &str, prefix: &[u8]) -> Option<FeedFormat> {
-    // The first key (JSON) or the top lines (YAML) decide; 4 KiB is plenty and keeps the
-    // lossy conversion cheap on big records.
-    let text = String::from_utf8_lossy(&prefix[..prefix.len().min(4096)]);
+    // The first key (JSON) or the top lines (YAML) decide; 4 KiB is plenty. Valid UTF-8 (a
+    // cut inside the last character aside) is borrowed: this runs for every file of a feed.
+    let prefix = &prefix[..prefix.len().min(4096)];
+    let text = match std::str::from_utf8(prefix) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(e) if e.error_len().is_none() => std::borrow::Cow::Borrowed(
+            std::str::from_utf8(&prefix[..e.valid_up_to()]).unwrap_or(""),
+        ),
+        Err(_) => String::from_utf8_lossy(prefix),
+    };
     if is_yaml_name(name) {
         let alpine = text.lines().any(|l| l.starts_with("distroversion:"));
         return Some(if alpine {
@@ -164,5 +171,19 @@ mod tests {
             Some(FeedFormat::AlpineSecdb)
         );
         assert_eq!(sniff("a.yaml", b"id: PYSEC-1\n"), Some(FeedFormat::Osv));
+    }
+
+    #[test]
+    fn sniffs_a_prefix_cut_inside_a_character_or_with_invalid_bytes() {
+        // 4 KiB of a record whose details hold "é" across the 4096th byte.
+        let mut cut = b"{\"id\": \"X\", \"details\": \"".to_vec();
+        cut.resize(4095, b'a');
+        cut.extend_from_slice("é\"}".as_bytes());
+        assert_eq!(sniff("a.json", &cut), Some(FeedFormat::Osv));
+        assert_eq!(
+            sniff("a.json", b"{\"id\": \"X\", \"summary\": \"\xff\xfe\"}"),
+            Some(FeedFormat::Osv)
+        );
+        assert_eq!(sniff("a.json", b"\xff{\"id\": 1}"), None);
     }
 }
