@@ -7,6 +7,7 @@ pub mod integrations;
 pub mod metrics;
 pub mod schema;
 pub mod serve;
+pub mod ui;
 pub mod worker;
 
 use std::path::Path;
@@ -73,6 +74,8 @@ pub struct AppState {
     /// What the gate reads, reused for a second (policies, targets, latest scans) or for
     /// good (parsed reports of completed scans).
     pub gate_cache: Arc<vigil_service::GateCache>,
+    /// The dashboard's session cookie is `Secure` (the server speaks TLS).
+    pub secure_cookies: bool,
 }
 
 impl AppState {
@@ -91,6 +94,7 @@ impl AppState {
             gate_cache: Arc::new(vigil_service::GateCache::with_ttl(
                 std::time::Duration::from_secs(1),
             )),
+            secure_cookies: false,
         }
     }
 
@@ -204,6 +208,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::scrape))
+        .merge(ui::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

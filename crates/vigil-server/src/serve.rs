@@ -49,7 +49,7 @@ pub enum ServeError {
 /// Serves until SIGTERM or SIGINT. `on_listen` is told the bound address (port 0 picks a
 /// free one) and whether it is TLS, once the socket accepts connections.
 pub async fn serve(
-    state: AppState,
+    mut state: AppState,
     opts: ServeOptions,
     on_listen: impl FnOnce(SocketAddr, bool),
 ) -> Result<(), ServeError> {
@@ -60,6 +60,7 @@ pub async fn serve(
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
 
+    state.secure_cookies = opts.tls.is_some();
     let handle = axum_server::Handle::new();
     let app = crate::router(state.clone()).into_make_service();
 
