@@ -13,11 +13,12 @@ ROOT="$(pwd)"
 
 # image tools and the registry; oracles (python3-apt, rpm, db5.3-util, golang-go for
 # `go version -m`, ruby for gem specs); the registry token server (python3-jwt,
-# python3-cryptography); report schema validation (python3-jsonschema); PostgreSQL.
+# python3-cryptography); report schema validation (python3-jsonschema); PostgreSQL;
+# Chromium and chromedriver for the dashboard tests in a real browser.
 PACKAGES=(debootstrap umoci skopeo docker-registry curl ca-certificates python3 python3-pip
   python3-apt python3-rpm python3-packaging python3-yaml python3-jwt python3-cryptography
   python3-jsonschema python3-venv rpm db5.3-util golang-go ruby isal zstd postgresql
-  apache2-utils binutils openssl)
+  apache2-utils binutils openssl chromium chromium-driver)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -409,7 +409,12 @@ pub async fn add_cve_rule(
     Body(b): Body<schema::CveRuleBody>,
 ) -> Answer {
     let now = SystemTime::now();
-    let action = parse::<CveAction>("action", &b.action, "whitelist or blacklist")?;
+    // The SPEC's words (whitelist, blacklist) and the CLI's (allow, block) both work.
+    let action = match b.action.as_str() {
+        "whitelist" => CveAction::Allow,
+        "blacklist" => CveAction::Block,
+        other => parse::<CveAction>("action", other, "whitelist or blacklist (or allow, block)")?,
+    };
     let expires = b
         .expires
         .as_deref()

@@ -156,7 +156,7 @@ pub struct CveRuleBody {
     pub scope: String,
     /// The vulnerability id (CVE-..., GHSA-..., ...).
     pub id: String,
-    /// `whitelist` or `blacklist`.
+    /// `whitelist` or `blacklist` (also `allow`, `block`, as the CLI says).
     pub action: String,
     pub reason: String,
     /// `YYYY-MM-DD` or RFC 3339.

@@ -924,7 +924,7 @@ pub async fn rules(
                         @let expired = e["expired"].as_bool().unwrap_or(false);
                         tr data-id=(text(r, "id")) class=[expired.then_some("expired")] {
                             td { code { (text(r, "id")) } }
-                            td { span class={"rule rule-" (text(r, "action"))} { (text(r, "action")) } }
+                            td { span class={"rule rule-" (text(r, "action"))} { @if text(r, "action") == "allow" { "whitelist" } @else { "blacklist" } } }
                             td { (text(r, "scope")) }
                             td.summary { (text(r, "reason")) }
                             td { (text(r, "author")) }
@@ -955,7 +955,7 @@ pub async fn rules(
                     (csrf(&session))
                     input type="hidden" name="scope" value=(scope);
                     label { "Vulnerability id" input type="text" name="id" required placeholder="CVE-2024-…"; }
-                    label { "Action" select name="action" { option value="whitelist" { "whitelist (allow)" } option value="blacklist" { "blacklist (block)" } } }
+                    label { "Action" select name="action" { option value="whitelist" { "whitelist (never blocks)" } option value="blacklist" { "blacklist (always blocks)" } } }
                     label { "Reason" input type="text" name="reason" required; }
                     label { "Expires (optional)" input type="date" name="expires"; }
                     button type="submit" { "Add rule" }
@@ -1114,7 +1114,7 @@ pub async fn integrations(State(s): State<AppState>, session: Session) -> Page {
                     @if i["update_available"].as_bool() == Some(true) { (action("update", "Update")) }
                 }
                 @if !lines.is_empty() || is_running {
-                    details open[is_running || status == "failed" || status == "timed_out"] {
+                    details open {
                         summary { "Install log" }
                         pre.log id={"log-" (name)} data-name=(name) data-after=(after) data-running=(is_running) aria-live="polite" {
                             @for l in lines { (crate::api::rfc3339(l.at)) "  " (l.line) "\n" }

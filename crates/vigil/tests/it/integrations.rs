@@ -13,13 +13,13 @@ use crate::platform::{Env, fresh};
 use crate::serve::{Server, install_integrations};
 
 /// A running feed server, killed when dropped.
-struct FeedServer {
+pub struct FeedServer {
     child: Child,
-    port: u16,
+    pub port: u16,
 }
 
 impl FeedServer {
-    fn start(args: &[&str]) -> FeedServer {
+    pub fn start(args: &[&str]) -> FeedServer {
         let mut child = Command::new("python3")
             .arg(workspace().join("scripts/feed-server.py"))
             .arg(shared_fixtures().join("feeds"))
@@ -50,7 +50,7 @@ impl Drop for FeedServer {
 
 /// A fresh local store whose configuration names the feed server's Debian tracker feed as
 /// its one source, with quick retries.
-fn configured(env: Env, port: u16, deadline: &str, max_retries: u32) -> Env {
+pub fn configured(env: Env, port: u16, deadline: &str, max_retries: u32) -> Env {
     let cfg = env.vigil.home.path().join("config/vigil/config.toml");
     std::fs::create_dir_all(cfg.parent().unwrap()).unwrap();
     std::fs::write(

@@ -11,3 +11,4 @@ mod platform;
 mod sbom;
 mod scan;
 mod serve;
+mod ui;

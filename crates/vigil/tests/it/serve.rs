@@ -153,7 +153,7 @@ fn call(base: &str, method: &str, path: &str, token: Option<&str>, body: Payload
     Answer { status, body }
 }
 
-fn token(env: &Env, role: &str, name: &str, apps: Option<&str>) -> String {
+pub fn token(env: &Env, role: &str, name: &str, apps: Option<&str>) -> String {
     let mut args = vec!["token", "create", "--role", role, "--name", name];
     if let Some(a) = apps {
         args.extend(["--apps", a]);
