@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 use vigil_store::platform::Role;
 
 use crate::AppState;
-use crate::auth::{self, Admin, Caller, Ci, Viewer};
+use crate::auth::{self, Admin, Caller, Viewer};
 use crate::error::ApiError;
 
 /// The session cookie.
@@ -173,15 +173,6 @@ impl Session {
             Ok(Admin(self.caller.clone()))
         } else {
             Err(self.refuse(Role::Admin))
-        }
-    }
-
-    #[allow(dead_code)]
-    fn ci(&self) -> Result<Ci, ApiError> {
-        if self.role() >= Role::Ci {
-            Ok(Ci(self.caller.clone()))
-        } else {
-            Err(self.refuse(Role::Ci))
         }
     }
 

@@ -715,7 +715,7 @@ fn chart(app: &str, scans: &[Value]) -> Markup {
         .unwrap_or(0)
         .max(1) as f64;
     let slot = W / scans.len().max(1) as f64;
-    let bar = (slot * 0.7).max(1.0);
+    let bar = (slot * 0.7).clamp(1.0, 24.0);
     let label = format!(
         "{app}: findings per severity of its last {} scans",
         scans.len()

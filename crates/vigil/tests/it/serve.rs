@@ -1292,6 +1292,19 @@ fn https_with_a_configured_certificate() {
         .output()
         .unwrap();
     assert_eq!(text(&out.stdout), "ok", "{}", text(&out.stderr));
+    // Under TLS the dashboard's session cookie is Secure.
+    let out = Command::new("curl")
+        .args(["-sS", "-o", "/dev/null", "-D", "-", "--cacert"])
+        .arg(&ca)
+        .args(["--data-urlencode", &format!("token={viewer}")])
+        .arg(format!("{}/ui/login", server.base))
+        .output()
+        .unwrap();
+    let headers = text(&out.stdout);
+    assert!(
+        headers.contains("HttpOnly; SameSite=Strict; Secure"),
+        "{headers}"
+    );
     // The CLI trusts the server's certificate given as its CA, and nothing else.
     let cli = |ca: Option<&Path>| {
         let mut cmd = Vigil::new().cmd();

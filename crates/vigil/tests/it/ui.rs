@@ -249,6 +249,67 @@ fn dashboard_end_to_end_in_chromium() {
     runtime().block_on(async {
         let c = driver.browser().await;
         sign_in(&c, &base, &admin).await;
+
+        // Install the scanning integration and watch its log (the feed server fails twice).
+        c.goto(&format!("{base}/ui/integrations")).await.unwrap();
+        assert!(
+            text_of(&c, "#discover").await.contains("Vulnerability"),
+            "scanning is to discover"
+        );
+        let button = c
+            .find(Locator::Css("#vulnerability-scanning button"))
+            .await
+            .unwrap();
+        submit(&c, button).await;
+        let status = text_of(&c, "#status-vulnerability-scanning").await;
+        assert!(
+            ["initializing", "installing"].contains(&status.as_str()),
+            "{status}"
+        );
+        c.find(Locator::Css(
+            "#log-vulnerability-scanning[data-running=\"true\"]",
+        ))
+        .await
+        .expect("a live log while installing");
+        shot(&c, "integrations-installing").await;
+        let deadline = Instant::now() + Duration::from_secs(180);
+        loop {
+            // The page reloads itself when the install ends.
+            if let Ok(e) = c.find(Locator::Css("#status-vulnerability-scanning")).await
+                && let Ok(t) = e.text().await
+                && t == "installed"
+                && path(&c).await == "/ui/integrations"
+            {
+                break;
+            }
+            assert!(Instant::now() < deadline, "install did not finish");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let log = text_of(&c, "#log-vulnerability-scanning").await;
+        assert!(log.contains("debian-tracker"), "{log}");
+        assert!(text_of(&c, "#installed").await.contains("Vulnerability"));
+        shot(&c, "integrations").await;
+
+        // A scan submitted through the server now that scanning is installed: the newest.
+        let image = p.image.clone();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        let mut sent = agent
+            .post(format!("{base}/api/v1/scans"))
+            .header("Authorization", format!("Bearer {admin}"))
+            .header("Content-Type", "application/json")
+            .send(json!({"image": image, "pipeline": "web-ci", "force": true}).to_string())
+            .unwrap();
+        let sent: Value = serde_json::from_str(&sent.body_mut().read_to_string().unwrap()).unwrap();
+        let scan_id = sent["scan"]["id"].as_i64().expect("a queued scan");
+        let deadline = Instant::now() + Duration::from_secs(300);
+        while api(&base, &admin, &format!("/api/v1/scans/{scan_id}"))["state"] != "completed" {
+            assert!(Instant::now() < deadline, "scan {scan_id} did not complete");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        c.goto(&format!("{base}/ui/scans")).await.unwrap();
         let rows = text_of(&c, "#scans tbody").await;
         assert!(rows.contains("web"), "{rows}");
         assert!(rows.contains(&format!("#{scan_id}")), "{rows}");
@@ -333,46 +394,6 @@ fn dashboard_end_to_end_in_chromium() {
             "{audit}"
         );
         shot(&c, "audit").await;
-
-        // Install the scanning integration and watch its log (the feed server fails twice).
-        c.goto(&format!("{base}/ui/integrations")).await.unwrap();
-        assert!(
-            text_of(&c, "#discover").await.contains("Vulnerability"),
-            "scanning is to discover"
-        );
-        let button = c
-            .find(Locator::Css("#vulnerability-scanning button"))
-            .await
-            .unwrap();
-        submit(&c, button).await;
-        let status = text_of(&c, "#status-vulnerability-scanning").await;
-        assert!(
-            ["initializing", "installing"].contains(&status.as_str()),
-            "{status}"
-        );
-        c.find(Locator::Css(
-            "#log-vulnerability-scanning[data-running=\"true\"]",
-        ))
-        .await
-        .expect("a live log while installing");
-        shot(&c, "integrations-installing").await;
-        let deadline = Instant::now() + Duration::from_secs(180);
-        loop {
-            // The page reloads itself when the install ends.
-            if let Ok(e) = c.find(Locator::Css("#status-vulnerability-scanning")).await
-                && let Ok(t) = e.text().await
-                && t == "installed"
-                && path(&c).await == "/ui/integrations"
-            {
-                break;
-            }
-            assert!(Instant::now() < deadline, "install did not finish");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        let log = text_of(&c, "#log-vulnerability-scanning").await;
-        assert!(log.contains("debian-tracker"), "{log}");
-        assert!(text_of(&c, "#installed").await.contains("Vulnerability"));
-        shot(&c, "integrations").await;
 
         // Find the deployed application by the CVE id.
         c.goto(&format!("{base}/ui/deployed")).await.unwrap();
