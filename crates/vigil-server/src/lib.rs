@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod admission;
 pub mod api;
 pub mod auth;
 pub mod error;
@@ -76,6 +77,8 @@ pub struct AppState {
     pub gate_cache: Arc<vigil_service::GateCache>,
     /// The dashboard's session cookie is `Secure` (the server speaks TLS).
     pub secure_cookies: bool,
+    /// How the Kubernetes admission webhook maps objects and fails.
+    pub admission: Arc<admission::AdmissionOptions>,
 }
 
 impl AppState {
@@ -95,6 +98,7 @@ impl AppState {
                 std::time::Duration::from_secs(1),
             )),
             secure_cookies: false,
+            admission: Arc::default(),
         }
     }
 
@@ -208,6 +212,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::scrape))
+        .route("/admission/validate", post(admission::validate))
         .merge(ui::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(

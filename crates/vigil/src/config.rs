@@ -23,6 +23,9 @@
 //! | install retries | | `integrations.max_retries` | `3`: a failing install step is tried again up to 3 more times, then the install is `timed_out` (SPEC 8.3) |
 //! | install deadline | | `integrations.deadline` | `10m`: no try starts, and a running one is cut short, this long after the install began |
 //! | install backoff | | `integrations.backoff` | `2s`: the wait after the first failed try, doubled after each further one |
+//! | admission label | | `admission.label` | `app.kubernetes.io/name`: the label of a Pod (or of its workload's pod template) that names its application |
+//! | admission failure policy | | `admission.failure_policy` | `fail`: deny what the webhook cannot check (unknown namespace or application, registry down); `ignore` allows it, with a warning |
+//! | admission cluster | | `admission.cluster` | none: the cluster a namespace is looked up in when the webhook URL has no `?cluster=` (needed when clusters share namespace names) |
 //! | install lease | | `integrations.lease` | `30s`: a replica that stops renewing its claim on an install for this long loses it to another |
 //!
 //! A `[[db.sources]]` entry has `name`, `url`, `format` (`auto`, `osv`, `alpine-secdb`,
@@ -106,6 +109,19 @@ pub struct Config {
     pub serve: ServeConfig,
     /// `[integrations]`: how installs of integrations run.
     pub integrations: IntegrationsConfig,
+    /// `[admission]`: the Kubernetes admission webhook.
+    pub admission: AdmissionConfig,
+}
+
+/// `[admission]`: the Kubernetes validating admission webhook (issue 12, SPEC 7.6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdmissionConfig {
+    /// The label naming the application (default `app.kubernetes.io/name`).
+    pub label: String,
+    /// Allow what cannot be checked (`ignore`) instead of denying it (`fail`, the default).
+    pub fail_open: bool,
+    /// The cluster to look namespaces up in when the request does not name one.
+    pub cluster: Option<String>,
 }
 
 /// `[integrations]`: installs of integrations (issue 10, SPEC 8.3).
@@ -268,6 +284,16 @@ struct FileConfig {
     serve: FileServe,
     #[serde(default)]
     integrations: FileIntegrations,
+    #[serde(default)]
+    admission: FileAdmission,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileAdmission {
+    label: Option<String>,
+    failure_policy: Option<String>,
+    cluster: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -447,6 +473,24 @@ impl Config {
         if integrations.lease < Duration::from_secs(1) {
             bail!("integrations.lease is under a second: runners could not renew in time");
         }
+        let fa = &file_cfg.admission;
+        let admission = AdmissionConfig {
+            label: fa
+                .label
+                .clone()
+                .unwrap_or_else(|| "app.kubernetes.io/name".into()),
+            fail_open: match fa.failure_policy.as_deref() {
+                None | Some("fail") => false,
+                Some("ignore") => true,
+                Some(other) => bail!(
+                    "invalid admission.failure_policy {other:?}: expected fail (deny what cannot be checked) or ignore (allow it)"
+                ),
+            },
+            cluster: fa.cluster.clone(),
+        };
+        if admission.label.trim().is_empty() {
+            bail!("admission.label is empty: name the label that holds the application");
+        }
         let server_ca = args.server_ca.clone().or(file_cfg.server_ca.map(resolve));
         let sources = file_cfg.db.sources.unwrap_or_else(default_sources);
         let mut seen = std::collections::HashSet::new();
@@ -472,6 +516,7 @@ impl Config {
             scan,
             serve,
             integrations,
+            admission,
         })
     }
 
@@ -505,6 +550,14 @@ impl Config {
             scan: ShownScan,
             serve: ShownServe,
             integrations: ShownIntegrations,
+            admission: ShownAdmission<'a>,
+        }
+        #[derive(Serialize)]
+        struct ShownAdmission<'a> {
+            label: &'a str,
+            failure_policy: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            cluster: Option<&'a str>,
         }
         #[derive(Serialize)]
         struct ShownIntegrations {
@@ -569,6 +622,15 @@ impl Config {
                 deadline: humantime::format_duration(self.integrations.deadline).to_string(),
                 backoff: humantime::format_duration(self.integrations.backoff).to_string(),
                 lease: humantime::format_duration(self.integrations.lease).to_string(),
+            },
+            admission: ShownAdmission {
+                label: &self.admission.label,
+                failure_policy: if self.admission.fail_open {
+                    "ignore"
+                } else {
+                    "fail"
+                },
+                cluster: self.admission.cluster.as_deref(),
             },
             scan: ShownScan {
                 retries: self.scan.retries,

@@ -132,6 +132,11 @@ pub fn app_state(
         config: config.clone(),
     });
     let mut state = AppState::new(db, opts, Some(feeds));
+    state.admission = Arc::new(vigil_server::admission::AdmissionOptions {
+        label: config.admission.label.clone(),
+        fail_open: config.admission.fail_open,
+        cluster: config.admission.cluster.clone(),
+    });
     state.install = Arc::new(vigil_server::integrations::InstallOptions {
         max_retries: config.integrations.max_retries,
         deadline: config.integrations.deadline,

@@ -1,5 +1,6 @@
 //! Integration tests of the `vigil` binary: one module per area (STYLE.md).
 
+mod admission;
 mod ci;
 mod common;
 mod db;

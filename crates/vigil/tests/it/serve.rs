@@ -1202,17 +1202,9 @@ fn two_replicas_share_the_queue_and_survive_a_sigkill() {
     );
 }
 
-/// `vigil serve --tls-cert --tls-key`: HTTPS with a certificate the test makes (openssl),
-/// checked by curl against that certificate; plain HTTP on the same port is refused, and a
-/// key that does not load is a clear error at start.
-#[test]
-fn https_with_a_configured_certificate() {
-    if require(have("openssl") && have("curl"), "openssl and curl").is_none() {
-        return;
-    }
-    let Some(p) = prepared() else { return };
-    let env = p.sqlite_copy();
-    let dir = env.vigil.home.path();
+/// A CA and a server certificate it signs for 127.0.0.1, made with openssl in `dir`:
+/// (CA certificate, server certificate, server key).
+pub fn make_certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let (ca, cert, key) = (dir.join("ca.crt"), dir.join("tls.crt"), dir.join("tls.key"));
     let ext = dir.join("leaf.ext");
     std::fs::write(
@@ -1270,6 +1262,20 @@ fn https_with_a_configured_certificate() {
             text(&out.stderr)
         );
     }
+    (ca, cert, key)
+}
+
+/// `vigil serve --tls-cert --tls-key`: HTTPS with a certificate the test makes (openssl),
+/// checked by curl against that certificate; plain HTTP on the same port is refused, and a
+/// key that does not load is a clear error at start.
+#[test]
+fn https_with_a_configured_certificate() {
+    if require(have("openssl") && have("curl"), "openssl and curl").is_none() {
+        return;
+    }
+    let Some(p) = prepared() else { return };
+    let env = p.sqlite_copy();
+    let (ca, cert, key) = make_certs(env.vigil.home.path());
     let viewer = token(&env, "viewer", "tls-viewer", None);
     let server = Server::start(
         &env,
