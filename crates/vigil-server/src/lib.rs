@@ -3,6 +3,7 @@
 pub mod admission;
 pub mod api;
 pub mod auth;
+pub mod clair;
 pub mod error;
 pub mod integrations;
 pub mod metrics;
@@ -213,6 +214,19 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::scrape))
         .route("/admission/validate", post(admission::validate))
+        .route(
+            "/indexer/api/v1/index_report",
+            post(clair::post_index_report),
+        )
+        .route(
+            "/indexer/api/v1/index_report/{digest}",
+            get(clair::get_index_report),
+        )
+        .route("/indexer/api/v1/index_state", get(clair::index_state))
+        .route(
+            "/matcher/api/v1/vulnerability_report/{digest}",
+            get(clair::get_vulnerability_report),
+        )
         .merge(ui::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(

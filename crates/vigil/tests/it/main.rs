@@ -2,6 +2,7 @@
 
 mod admission;
 mod ci;
+mod clair;
 mod common;
 mod db;
 mod gate;
