@@ -865,14 +865,19 @@ pub async fn policies(
     )
 }
 
+/// A policy form's CSRF and role checks, then its scope.
+fn admin_form(session: &Session, form: &Fields) -> Result<(crate::auth::Admin, String), ApiError> {
+    session.check_csrf(form)?;
+    let admin = session.admin()?;
+    Ok((admin, form.get("scope")?))
+}
+
 fn back_to(path: &str, scope: &str) -> Response {
     see_other(&format!("{path}?{}", query(&[("scope", scope)])))
 }
 
 pub async fn set_severity(State(s): State<AppState>, session: Session, form: Fields) -> Page {
-    session.check_csrf(&form)?;
-    let admin = session.admin()?;
-    let scope = form.get("scope")?;
+    let (admin, scope) = admin_form(&session, &form)?;
     let _audit = api::set_severity(
         State(s),
         admin,
@@ -887,9 +892,7 @@ pub async fn set_severity(State(s): State<AppState>, session: Session, form: Fie
 }
 
 pub async fn set_unscanned(State(s): State<AppState>, session: Session, form: Fields) -> Page {
-    session.check_csrf(&form)?;
-    let admin = session.admin()?;
-    let scope = form.get("scope")?;
+    let (admin, scope) = admin_form(&session, &form)?;
     let _audit = api::set_unscanned(
         State(s),
         admin,
@@ -967,9 +970,7 @@ pub async fn rules(
 }
 
 pub async fn add_rule(State(s): State<AppState>, session: Session, form: Fields) -> Page {
-    session.check_csrf(&form)?;
-    let admin = session.admin()?;
-    let scope = form.get("scope")?;
+    let (admin, scope) = admin_form(&session, &form)?;
     let _audit = api::add_cve_rule(
         State(s),
         admin,
@@ -986,9 +987,7 @@ pub async fn add_rule(State(s): State<AppState>, session: Session, form: Fields)
 }
 
 pub async fn remove_rule(State(s): State<AppState>, session: Session, form: Fields) -> Page {
-    session.check_csrf(&form)?;
-    let admin = session.admin()?;
-    let scope = form.get("scope")?;
+    let (admin, scope) = admin_form(&session, &form)?;
     let _audit = api::remove_cve_rule(
         State(s),
         admin,

@@ -9,7 +9,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 
 use crate::common::*;
-use crate::platform::prepared;
+use crate::platform::{prepared, set_global};
 use crate::serve::{Server, make_certs};
 
 fn fixture(name: &str) -> Value {
@@ -119,33 +119,9 @@ fn admission_webhook_over_https() {
     ];
     // Only critical findings block here; the app image has one (CVE-2021-44906).
     for s in ["high", "medium", "low", "unknown"] {
-        env.ok(
-            &[
-                "policy",
-                "set",
-                "--scope",
-                "global",
-                "--severity",
-                s,
-                "--action",
-                "allow",
-            ],
-            0,
-        );
+        set_global(&env, s, "allow");
     }
-    env.ok(
-        &[
-            "policy",
-            "set",
-            "--scope",
-            "global",
-            "--severity",
-            "critical",
-            "--action",
-            "block",
-        ],
-        0,
-    );
+    set_global(&env, "critical", "block");
     let server = Server::start(&env, &tls);
     let base = &server.base;
     let image = format!("registry.example/web/app@{}", p.digest);

@@ -163,6 +163,23 @@ fn with_db(url: &str, name: &str) -> String {
     format!("{base}/{name}")
 }
 
+/// Sets the global action of one severity with the CLI.
+pub fn set_global(env: &Env, severity: &str, action: &str) {
+    env.ok(
+        &[
+            "policy",
+            "set",
+            "--scope",
+            "global",
+            "--severity",
+            severity,
+            "--action",
+            action,
+        ],
+        0,
+    );
+}
+
 /// A fresh, empty store on each backend.
 pub fn fresh(test: &str) -> Vec<Env> {
     let mut out = vec![Env::local(Vigil::new(), None, "sqlite")];

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::common::*;
 use crate::integrations::{FeedServer, configured};
-use crate::platform::prepared;
+use crate::platform::{prepared, set_global};
 use crate::serve::{Server, token};
 
 const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "unknown"];
@@ -231,19 +231,7 @@ fn dashboard_end_to_end_in_chromium() {
     let cve = cves.iter().next().unwrap().to_string();
     let single = cves.len() == 1;
     for s in SEVERITIES.iter().filter(|s| **s != severity) {
-        env.ok(
-            &[
-                "policy",
-                "set",
-                "--scope",
-                "global",
-                "--severity",
-                s,
-                "--action",
-                "allow",
-            ],
-            0,
-        );
+        set_global(&env, s, "allow");
     }
 
     runtime().block_on(async {
