@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use vigil_detect::{Detection, Distro};
 
 use crate::cache::LayerCache;
@@ -59,7 +59,7 @@ impl Progress for NoProgress {}
 ///   once, as the OS package (see `drop_os_owned`).
 /// - `errors[]`: detector failures, each with `path`, `layer` and `message`, including
 ///   executables too large to read. A non-empty list means the inventory is incomplete.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Inventory {
     pub image: ImageSummary,
     pub distro: Option<Distro>,
@@ -67,20 +67,20 @@ pub struct Inventory {
     pub errors: Vec<DetectorError>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ImageSummary {
     pub reference: String,
     pub manifest_digest: Option<String>,
     pub layers: Vec<LayerSummary>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LayerSummary {
     pub digest: String,
     pub size: u64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct InventoryPackage {
     pub ecosystem: String,
     pub name: String,
@@ -93,7 +93,7 @@ pub struct InventoryPackage {
     pub path: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DetectorError {
     pub path: String,
     pub layer: Option<String>,

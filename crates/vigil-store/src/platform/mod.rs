@@ -35,7 +35,7 @@ pub use policy::{AuditFilter, PolicyEdit};
 pub use types::{
     CompletedScan, Deployment, DeploymentFilter, Environment, IllegalTransition, InstallEvent,
     InstallLogLine, InstallStart, IntegrationState, IntegrationStatus, NewDeployment, NewToken,
-    Pipeline, Role, Scan, ScanCounts, ScanFilter, ScanState, Token,
+    Pipeline, Rematch, Role, Scan, ScanCounts, ScanFilter, ScanState, Token,
 };
 
 /// The platform store: one implementation per backend (STYLE.md, as atuin's database trait).
@@ -132,6 +132,23 @@ pub trait Platform: Send + Sync {
     /// The same scan as [`Platform::latest_completed_scan`] without its report: enough to
     /// find a parsed copy of the report in a cache.
     async fn latest_completed_scan_head(&self, digest: &str) -> Result<Option<Scan>, Error>;
+    /// The latest completed scan of every digest (without reports), by digest: the stored
+    /// inventories a re-match goes over (SPEC 5.5).
+    async fn latest_completed_scans(&self) -> Result<Vec<Scan>, Error>;
+    /// Records a re-match (SPEC 5.5) in one transaction: a completed scan of `previous`'s
+    /// digest, reference and application against `db_version` with `report`, and the
+    /// findings it gained (`new`) and lost (`resolved`) since `previous`.
+    async fn record_rematch(
+        &self,
+        previous: &Scan,
+        db_version: &str,
+        report: &str,
+        new: &[String],
+        resolved: &[String],
+        at: SystemTime,
+    ) -> Result<Rematch, Error>;
+    /// Recorded re-matches, newest first, of one digest or of all.
+    async fn rematches(&self, digest: Option<&str>, limit: u32) -> Result<Vec<Rematch>, Error>;
     /// The latest completed scan of `digest` against `db_version`: when there is one, the
     /// digest need not be scanned again (SPEC 7.3).
     async fn completed_scan_against(

@@ -1000,6 +1000,102 @@ macro_rules! platform_impl {
                 row.map(|r| scan_row(&r)).transpose()
             }
 
+            async fn latest_completed_scans(&self) -> Result<Vec<Scan>, Error> {
+                let sql = format!(
+                    "SELECT {SCAN_COLUMNS} FROM scans s WHERE state = 'completed' AND id = \
+                     (SELECT t.id FROM scans t WHERE t.digest = s.digest AND t.state = 'completed' \
+                      ORDER BY t.finished_at DESC, t.id DESC LIMIT 1) ORDER BY digest"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db("read completed scans"))?;
+                rows.iter().map(scan_row).collect()
+            }
+
+            async fn record_rematch(
+                &self,
+                previous: &Scan,
+                db_version: &str,
+                report: &str,
+                new: &[String],
+                resolved: &[String],
+                at: SystemTime,
+            ) -> Result<Rematch, Error> {
+                validate::text(Kind::DatabaseVersion, db_version)?;
+                validate::report(report)?;
+                let json = |v: &[String]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+                let mut tx = begin_write(&self.pool).await.map_err(db("record re-match"))?;
+                let sql = format!(
+                    "INSERT INTO scans (digest, reference, state, db_version, queued_at, started_at, \
+                     finished_at, report, application) \
+                     VALUES ($1, $2, 'completed', $3, $4, $4, $4, $5, $6) RETURNING {SCAN_COLUMNS}"
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(&previous.digest)
+                    .bind(&previous.reference)
+                    .bind(db_version)
+                    .bind(to_unix(at))
+                    .bind(report)
+                    .bind(previous.application.as_deref())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db("record re-match"))?;
+                let scan = scan_row(&row)?;
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO rematches (digest, scan_id, previous_scan_id, db_version, at, \
+                     new_findings, resolved) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                )
+                .bind(&previous.digest)
+                .bind(scan.id)
+                .bind(previous.id)
+                .bind(db_version)
+                .bind(to_unix(at))
+                .bind(json(new))
+                .bind(json(resolved))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db("record re-match"))?;
+                tx.commit().await.map_err(db("record re-match"))?;
+                Ok(Rematch {
+                    id,
+                    digest: previous.digest.clone(),
+                    scan_id: scan.id,
+                    previous_scan_id: previous.id,
+                    db_version: db_version.to_owned(),
+                    at: from_unix(to_unix(at)),
+                    new: new.to_vec(),
+                    resolved: resolved.to_vec(),
+                })
+            }
+
+            async fn rematches(&self, digest: Option<&str>, limit: u32) -> Result<Vec<Rematch>, Error> {
+                let rows = sqlx::query(
+                    "SELECT id, digest, scan_id, previous_scan_id, db_version, at, new_findings, \
+                     resolved FROM rematches WHERE ($1 IS NULL OR digest = $1) \
+                     ORDER BY id DESC LIMIT $2",
+                )
+                .bind(digest)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db("read re-matches"))?;
+                let list = |t: String| serde_json::from_str::<Vec<String>>(&t).unwrap_or_default();
+                Ok(rows
+                    .iter()
+                    .map(|r| Rematch {
+                        id: r.get(0),
+                        digest: r.get(1),
+                        scan_id: r.get(2),
+                        previous_scan_id: r.get(3),
+                        db_version: r.get(4),
+                        at: from_unix(r.get(5)),
+                        new: list(r.get(6)),
+                        resolved: list(r.get(7)),
+                    })
+                    .collect())
+            }
+
             async fn completed_scan_against(
                 &self,
                 digest: &str,

@@ -120,6 +120,20 @@ pub struct Scan {
     pub lease_until: Option<SystemTime>,
 }
 
+/// One re-match of a stored inventory against a newer database (SPEC 5.5): the scan it
+/// made and what changed since the scan before it. Findings are `ID PACKAGE@VERSION`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rematch {
+    pub id: i64,
+    pub digest: String,
+    pub scan_id: i64,
+    pub previous_scan_id: i64,
+    pub db_version: String,
+    pub at: SystemTime,
+    pub new: Vec<String>,
+    pub resolved: Vec<String>,
+}
+
 /// A completed scan and its report: the scan report JSON as the caller stored it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompletedScan {

@@ -34,6 +34,21 @@ pub enum DbCommand {
     Status(StatusArgs),
     /// Show an advisory by id or alias
     Show(ShowArgs),
+    /// Show what re-matching stored images after database changes found (SPEC 5.5)
+    Rematches(RematchesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RematchesArgs {
+    /// Only this image digest
+    #[arg(long)]
+    pub digest: Option<String>,
+    /// The newest this many
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    /// Output format
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, Args)]
@@ -91,7 +106,56 @@ pub fn run(cmd: DbCommand) -> anyhow::Result<ExitStatus> {
         DbCommand::Update(args) => update(&config, &args),
         DbCommand::Status(args) => status(&config, &args),
         DbCommand::Show(args) => show(&config, &args),
+        DbCommand::Rematches(args) => rematches(&config, &args),
     }
+}
+
+fn rematches(config: &Config, args: &RematchesArgs) -> anyhow::Result<ExitStatus> {
+    let store = config.open_store()?;
+    let list = store.block_on(
+        store
+            .db()
+            .rematches(args.digest.as_deref(), args.limit.max(1)),
+    )?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        OutputFormat::Json => {
+            let doc: Vec<serde_json::Value> = list
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "id": r.id, "digest": r.digest, "scan_id": r.scan_id,
+                        "previous_scan_id": r.previous_scan_id, "db_version": r.db_version,
+                        "at": rfc3339(r.at), "new": r.new, "resolved": r.resolved,
+                    })
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &doc)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Table => {
+            for r in &list {
+                writeln!(
+                    out,
+                    "{}  {}  scan {} (was {}): {} new, {} resolved",
+                    rfc3339(r.at),
+                    r.digest,
+                    r.scan_id,
+                    r.previous_scan_id,
+                    r.new.len(),
+                    r.resolved.len()
+                )?;
+                for f in &r.new {
+                    writeln!(out, "  + {f}")?;
+                }
+                for f in &r.resolved {
+                    writeln!(out, "  - {f}")?;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    Ok(ExitStatus::Clean)
 }
 
 fn import(config: &Config, args: &ImportArgs) -> anyhow::Result<ExitStatus> {
@@ -115,6 +179,7 @@ fn import(config: &Config, args: &ImportArgs) -> anyhow::Result<ExitStatus> {
         print_stats(&mut out, &stats, skipped, &location)?;
     }
     out.flush()?;
+    report_rematch(&rematch_stored(config, &store)?)?;
     Ok(ExitStatus::Clean)
 }
 
@@ -206,6 +271,7 @@ fn update(config: &Config, args: &UpdateArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     out.flush()?;
+    report_rematch(&rematch_stored(config, &store)?)?;
     if !failed.is_empty() {
         bail!(
             "{} of the sources failed to update ({}); their previous records are kept",
@@ -492,6 +558,31 @@ pub fn status_json(config: &Config) -> anyhow::Result<serde_json::Value> {
 
 /// Imports one feed file as source `name` and answers what `vigil db import` prints, as
 /// JSON (the server's `POST /api/v1/db/import`).
+/// Re-matches the stored inventories of scanned images against the database just changed
+/// (SPEC 5.5): every image's latest scan gets a successor against today's database,
+/// without pulling the image. Nothing happens when the database version is unchanged.
+fn rematch_stored(config: &Config, store: &Store) -> anyhow::Result<vigil_service::RematchSummary> {
+    let summary = store
+        .block_on(vigil_service::rematch(
+            store.db(),
+            config.db.max_age,
+            SystemTime::now(),
+        ))
+        .context("re-matching the stored inventories against the new database")?;
+    if summary.images > 0 {
+        tracing::info!("{}", summary.line());
+    }
+    Ok(summary)
+}
+
+/// The re-match summary on stderr (stdout keeps the import counts).
+fn report_rematch(summary: &vigil_service::RematchSummary) -> std::io::Result<()> {
+    if summary.images > 0 {
+        writeln!(std::io::stderr(), "{}", summary.line())?;
+    }
+    Ok(())
+}
+
 pub fn import_json(
     config: &Config,
     path: &Path,
@@ -502,6 +593,7 @@ pub fn import_json(
     let format: FeedFormat = format.parse().map_err(|e| anyhow!("{e}"))?;
     let store = config.open_store()?;
     let (stats, skipped) = import_one(&store, path, name, format, name, skip_invalid)?;
+    rematch_stored(config, &store)?;
     let ecosystems: serde_json::Map<String, serde_json::Value> = stats
         .ecosystems
         .iter()
@@ -797,8 +889,15 @@ pub fn update_source(
     } else {
         "imported"
     };
+    let rematched = rematch_stored(config, &store)
+        .map_err(|e| StepError::transient(format!("source {name}: {e:#}")))?;
+    let rematched = if rematched.images > 0 {
+        format!("; {}", rematched.line())
+    } else {
+        String::new()
+    };
     Ok(format!(
-        "{how}; {verb} {} advisories from {}",
+        "{how}; {verb} {} advisories from {}{rematched}",
         stats.records, source.url
     ))
 }

@@ -10,6 +10,7 @@ mod integrations;
 mod inventory;
 mod lang_findings;
 mod platform;
+mod rematch;
 mod sbom;
 mod scan;
 mod serve;
