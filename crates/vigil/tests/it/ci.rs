@@ -32,7 +32,8 @@ fn pipeline_with_scanning_disabled_scans_nothing() {
 }
 
 /// A digest already scanned against the current database is not scanned again; a changed
-/// database (another feed imported) makes the next request scan it anew.
+/// database (another feed imported) re-matches the stored inventory, and the next request
+/// gets that scan against the new database.
 #[test]
 fn digest_already_scanned_is_not_scanned_again() {
     let Some(p) = prepared() else { return };
@@ -61,10 +62,14 @@ fn digest_already_scanned_is_not_scanned_again() {
             .args(["db", "import"])
             .arg(shared_fixtures().join("feeds/osv-debian"));
         assert!(import.output().unwrap().status.success());
+        // The import re-matched the stored inventory against the changed database (SPEC
+        // 5.5): the next request is answered from that new scan without reading the image.
         let again = env.json(&["ci", "scan", "--pipeline", "web-ci", &p.image], 0);
-        assert_eq!(again["outcome"], "scanned", "{again}");
+        assert_eq!(again["outcome"], "reused", "{again}");
         assert_ne!(again["scan_id"], first["scan_id"]);
         assert_ne!(again["db_version"], first["db_version"]);
+        let rematched = env.json(&["db", "rematches", "--digest", &p.digest], 0);
+        assert_eq!(rematched[0]["scan_id"], again["scan_id"], "{rematched}");
     }
 }
 
