@@ -13,7 +13,8 @@ use vigil_scan::Inventory;
 use vigil_store::Database;
 use vigil_store::platform::{Rematch, database_version};
 
-use crate::{Error, match_inventory};
+use crate::Error;
+use crate::scan::{match_context, match_with};
 
 /// What one re-match pass did.
 #[derive(Debug, Default)]
@@ -82,9 +83,12 @@ pub async fn rematch(
     now: SystemTime,
 ) -> Result<RematchSummary, Error> {
     let mut summary = RematchSummary::default();
-    if db.ecosystems().await?.is_empty() {
-        return Ok(summary);
-    }
+    // One context for the whole pass: the database does not change during it.
+    let ctx = match match_context(db, max_age, now).await {
+        Ok(ctx) => ctx,
+        Err(Error::EmptyDatabase) => return Ok(summary),
+        Err(e) => return Err(e),
+    };
     let version = database_version(db).await?;
     for head in db.latest_completed_scans().await? {
         if head.db_version.as_deref() == Some(version.as_str()) {
@@ -100,7 +104,7 @@ pub async fn rematch(
         };
         let old: Value = done.json().map_err(|e| bad(e.to_string()))?;
         let inventory = inventory_of(&old).map_err(|e| bad(e.to_string()))?;
-        let report = match_inventory(db, inventory, max_age, now).await?;
+        let report = match_with(db, inventory, &ctx).await?;
         let new_json = serde_json::to_value(&report).map_err(|e| bad(e.to_string()))?;
         let (before, after) = (keys(&old), keys(&new_json));
         let gained: Vec<String> = after.difference(&before).cloned().collect();

@@ -58,20 +58,36 @@ impl ScanOptions {
     }
 }
 
-/// Matches an inventory against the vulnerability database: the report of `vigil scan`.
-/// Refuses an empty database ([`Error::EmptyDatabase`]): a scan against it finds nothing
-/// and would read as clean.
-pub async fn match_inventory(
+/// What every match against today's database shares: its ecosystems and age. Refuses an
+/// empty database ([`Error::EmptyDatabase`]): a scan against it finds nothing and would read
+/// as clean.
+pub async fn match_context(
     db: &dyn Database,
-    inventory: Inventory,
     max_age: Duration,
     now: SystemTime,
-) -> Result<Report, Error> {
+) -> Result<MatchContext, Error> {
     let ecosystems = db.ecosystems().await?;
     if ecosystems.is_empty() {
         return Err(Error::EmptyDatabase);
     }
     let updated = db.last_update().await?;
+    Ok(MatchContext {
+        database: DatabaseState {
+            ecosystems: ecosystems.into_iter().collect(),
+            updated,
+        },
+        max_age,
+        now,
+    })
+}
+
+/// Matches an inventory under a [`match_context`]: the advisories of its packages are read,
+/// then matched.
+pub async fn match_with(
+    db: &dyn Database,
+    inventory: Inventory,
+    ctx: &MatchContext,
+) -> Result<Report, Error> {
     let keys: Vec<(String, String)> = vigil_scan::report::lookup_keys(&inventory)
         .into_iter()
         .map(|k| (k.ecosystem, k.name))
@@ -82,15 +98,19 @@ pub async fn match_inventory(
         .into_iter()
         .map(|s| s.advisory)
         .collect();
-    let ctx = MatchContext {
-        database: DatabaseState {
-            ecosystems: ecosystems.into_iter().collect(),
-            updated,
-        },
-        max_age,
-        now,
-    };
-    Ok(vigil_scan::report::build(inventory, &advisories, &ctx))
+    Ok(vigil_scan::report::build(inventory, &advisories, ctx))
+}
+
+/// Matches an inventory against the vulnerability database: the report of `vigil scan`.
+/// Refuses an empty database ([`Error::EmptyDatabase`]).
+pub async fn match_inventory(
+    db: &dyn Database,
+    inventory: Inventory,
+    max_age: Duration,
+    now: SystemTime,
+) -> Result<Report, Error> {
+    let ctx = match_context(db, max_age, now).await?;
+    match_with(db, inventory, &ctx).await
 }
 
 /// Scans `image` (any IMAGE form of SPEC 2.1): reads its inventory on a thread of its own,
