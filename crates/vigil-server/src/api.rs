@@ -1128,3 +1128,99 @@ pub async fn update_integration(
 ) -> Answer<Response> {
     start_integration(&s, &name, InstallEvent::Update).await
 }
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct EventsQuery {
+    pub application: Option<String>,
+    /// At most this many (default 100, at most 1000).
+    pub limit: Option<u32>,
+}
+
+/// A notification as the API and the dashboard show it: the event (its webhook body, `id`
+/// included) and where each delivery stands.
+pub fn event_json(e: &vigil_store::platform::Event) -> Value {
+    let payload: Value = serde_json::from_str(&e.payload).unwrap_or(Value::Null);
+    json!({
+        "id": e.id,
+        "at": rfc3339(e.at),
+        "kind": e.kind,
+        "application": e.application,
+        "environment": e.environment,
+        "digest": e.digest,
+        "rematch_id": e.rematch_id,
+        "payload": payload,
+        "deliveries": e.deliveries.iter().map(|d| json!({
+            "url": d.url,
+            "attempts": d.attempts,
+            "delivered_at": d.delivered_at.map(rfc3339),
+            "next_attempt_at": d.delivered_at.is_none().then(|| rfc3339(d.next_at)),
+            "last_error": d.last_error,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Notifications (SPEC 7.7), newest first: deployments that a re-match gave findings the
+/// policy blocks, with each webhook delivery's state.
+#[utoipa::path(get, path = "/api/v1/events", tag = "notifications", params(EventsQuery),
+    responses((status = 200, body = Vec<schema::EventBody>)), security(("bearer" = [])))]
+pub async fn list_events(
+    State(s): State<AppState>,
+    Viewer(c): Viewer,
+    Query(q): Query<EventsQuery>,
+) -> Answer {
+    if let Some(a) = &q.application {
+        c.check_app(a)?;
+    }
+    let events =
+        s.db.events(
+            q.application.as_deref(),
+            c.within(),
+            q.limit.unwrap_or(100).clamp(1, 1000),
+        )
+        .await?;
+    Ok(Json(Value::Array(events.iter().map(event_json).collect())))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct RematchesQuery {
+    pub digest: Option<String>,
+    /// At most this many (default 100, at most 1000).
+    pub limit: Option<u32>,
+}
+
+/// Re-matches after database imports (SPEC 5.5), newest first: the scan each made and the
+/// findings gained and lost. Admin and unrestricted tokens only: a digest may serve
+/// several applications.
+#[utoipa::path(get, path = "/api/v1/rematches", tag = "scans", params(RematchesQuery),
+    responses((status = 200, body = Vec<schema::RematchBody>)), security(("bearer" = [])))]
+pub async fn list_rematches(
+    State(s): State<AppState>,
+    Viewer(c): Viewer,
+    Query(q): Query<RematchesQuery>,
+) -> Answer {
+    if c.within().is_some() {
+        return Err(ApiError::Forbidden(
+            "re-matches span applications: a token restricted to applications cannot list them"
+                .into(),
+        ));
+    }
+    let list =
+        s.db.rematches(q.digest.as_deref(), q.limit.unwrap_or(100).clamp(1, 1000))
+            .await?;
+    Ok(Json(Value::Array(
+        list.iter()
+            .map(|r| {
+                json!({
+                    "id": r.id,
+                    "digest": r.digest,
+                    "scan_id": r.scan_id,
+                    "previous_scan_id": r.previous_scan_id,
+                    "db_version": r.db_version,
+                    "at": rfc3339(r.at),
+                    "new": r.new,
+                    "resolved": r.resolved,
+                })
+            })
+            .collect(),
+    )))
+}

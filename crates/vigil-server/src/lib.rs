@@ -80,6 +80,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// How the Kubernetes admission webhook maps objects and fails.
     pub admission: Arc<admission::AdmissionOptions>,
+    /// Where notifications are delivered and how (SPEC 7.7).
+    pub notify: Arc<vigil_service::NotifyOptions>,
 }
 
 impl AppState {
@@ -100,6 +102,7 @@ impl AppState {
             )),
             secure_cookies: false,
             admission: Arc::default(),
+            notify: Arc::default(),
         }
     }
 
@@ -133,6 +136,7 @@ impl AppState {
         api::remove_cve_rule, api::audit,
         api::submit_scan, api::list_scans, api::get_scan, api::scan_report,
         api::gate, api::explain, api::record_deployment, api::list_deployments, api::deployed,
+        api::list_events, api::list_rematches,
         api::db_status, api::db_import,
         api::list_tokens, api::create_token, api::revoke_token,
         api::list_integrations, api::get_integration, api::integration_log,
@@ -191,6 +195,8 @@ pub fn router(state: AppState) -> Router {
             get(api::list_deployments).post(api::record_deployment),
         )
         .route("/deployed", get(api::deployed))
+        .route("/events", get(api::list_events))
+        .route("/rematches", get(api::list_rematches))
         .route("/db/status", get(api::db_status))
         .route(
             "/db/import",

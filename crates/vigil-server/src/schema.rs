@@ -293,6 +293,47 @@ pub struct DeployedRow {
     pub blocked: u64,
 }
 
+/// One webhook's delivery of a notification.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DeliveryBody {
+    pub url: String,
+    pub attempts: u32,
+    pub delivered_at: Option<String>,
+    /// When the next try is due; null once delivered.
+    pub next_attempt_at: Option<String>,
+    pub last_error: Option<String>,
+}
+
+/// A notification (SPEC 7.7): a deployment a re-match gave findings the policy blocks.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EventBody {
+    pub id: i64,
+    pub at: String,
+    #[schema(pattern = "^finding\\.blocked$")]
+    pub kind: String,
+    pub application: String,
+    pub environment: String,
+    pub digest: String,
+    pub rematch_id: Option<i64>,
+    /// The webhook body without its `id`: kind, at, application, environment, cluster,
+    /// image, digest, db_version, previous_scan_id and the blocked findings.
+    pub payload: serde_json::Value,
+    pub deliveries: Vec<DeliveryBody>,
+}
+
+/// A re-match of a stored inventory (SPEC 5.5); findings are `ID ECOSYSTEM/NAME@VERSION`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RematchBody {
+    pub id: i64,
+    pub digest: String,
+    pub scan_id: i64,
+    pub previous_scan_id: i64,
+    pub db_version: String,
+    pub at: String,
+    pub new: Vec<String>,
+    pub resolved: Vec<String>,
+}
+
 /// An API token (never its secret).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TokenBody {

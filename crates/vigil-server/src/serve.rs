@@ -75,8 +75,9 @@ pub async fn serve(
     let supervisor = tokio::spawn(crate::integrations::supervise(
         state.clone(),
         state.replica.to_string(),
-        stop_rx,
+        stop_rx.clone(),
     ));
+    let notifier = tokio::spawn(deliver(state.clone(), stop_rx));
 
     let signals = {
         let handle = handle.clone();
@@ -124,8 +125,28 @@ pub async fn serve(
         tracing::error!(error = %e, "scan workers stopped abnormally");
     }
     supervisor.abort();
+    // A try in flight is cut short; its lease runs out and it is sent again (at least once).
+    notifier.abort();
     served?;
     Ok(())
+}
+
+/// How often due notifications are looked for.
+const DELIVER_EVERY: Duration = Duration::from_secs(1);
+
+/// Delivers due notifications until told to stop (SPEC 7.7). Events wait in the outbox
+/// while nothing is configured or the store does not answer.
+async fn deliver(state: AppState, mut stop: watch::Receiver<bool>) {
+    let agent = vigil_service::notify::agent(&state.notify);
+    loop {
+        if let Err(e) = vigil_service::deliver_due(&*state.db, &state.notify, &agent).await {
+            tracing::warn!(error = %e, "cannot deliver notifications now");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(DELIVER_EVERY) => {}
+            _ = stop.changed() => return,
+        }
+    }
 }
 
 async fn shutdown_signal() {

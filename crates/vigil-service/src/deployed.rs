@@ -164,12 +164,7 @@ pub async fn deployed(
         {
             continue;
         }
-        // The deployment names its cluster: no lookup per row.
-        let target = vigil_policy::Target {
-            cluster: name(Kind::Cluster, &d.cluster)?,
-            environment: name(Kind::Environment, &d.environment)?,
-            application: name(Kind::Application, &d.application)?,
-        };
+        let target = target_of(&d)?;
         let evaluator = Evaluator::new(&policies, &target, now);
         rows.push(DeployedRow {
             application: d.application,
@@ -220,6 +215,15 @@ pub async fn deployed(
 }
 
 /// A stored name as a policy name (stored names passed the store's stricter checks).
+/// The policy target of a deployment (it names its cluster: no lookup).
+pub(crate) fn target_of(d: &Deployment) -> Result<vigil_policy::Target, Error> {
+    Ok(vigil_policy::Target {
+        cluster: name(Kind::Cluster, &d.cluster)?,
+        environment: name(Kind::Environment, &d.environment)?,
+        application: name(Kind::Application, &d.application)?,
+    })
+}
+
 fn name(kind: Kind, value: &str) -> Result<vigil_policy::Name, Error> {
     vigil_policy::Name::new(value).map_err(|e| {
         Error::Platform(vigil_store::platform::Error::Invalid {

@@ -193,7 +193,7 @@ pub struct GateFinding {
 pub type ExplainedFinding = GateFinding;
 
 impl GateFinding {
-    fn new(f: &StoredFinding, outcome: &Outcome<'_>) -> Self {
+    pub(crate) fn new(f: &StoredFinding, outcome: &Outcome<'_>) -> Self {
         Self {
             id: f.id.clone(),
             aliases: f.aliases.clone(),

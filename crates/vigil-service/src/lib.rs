@@ -20,6 +20,7 @@
 pub mod ci;
 pub mod deployed;
 pub mod gate;
+pub mod notify;
 pub mod rematch;
 pub mod scan;
 mod stored;
@@ -30,6 +31,7 @@ pub use gate::{
     ExplainedFinding, Explanation, GateCache, GateFinding, GateReport, GateRequest, explain, gate,
     gate_cached,
 };
+pub use notify::{DeliverySummary, NotifyOptions, deliver_due};
 pub use rematch::{RematchSummary, rematch};
 pub use scan::{ScanOptions, match_inventory, resolve_digest, scan_image};
 pub use stored::ScanSummary;

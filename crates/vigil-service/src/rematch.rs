@@ -4,17 +4,25 @@
 //! without pulling the image, stored as a new completed scan, and the findings it gained
 //! and lost are recorded with it. The gate, the deployed view and the scan pages then read
 //! the new scan like any other.
+//!
+//! When a deployment of a re-matched digest gains findings that today's policy blocks for
+//! its (application, environment), an event for the notifications outbox (SPEC 7.7) is
+//! written in the same transaction, with a delivery to each configured webhook URL
+//! ([`crate::notify`] sends them).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
+use vigil_policy::{Evaluator, Verdict};
 use vigil_scan::Inventory;
 use vigil_store::Database;
-use vigil_store::platform::{Rematch, database_version};
+use vigil_store::platform::{Deployment, DeploymentFilter, NewEvent, Rematch, database_version};
 
 use crate::Error;
+use crate::gate::GateFinding;
 use crate::scan::{match_context, match_with};
+use crate::stored::StoredFinding;
 
 /// What one re-match pass did.
 #[derive(Debug, Default)]
@@ -23,6 +31,8 @@ pub struct RematchSummary {
     pub images: usize,
     /// The re-matches recorded (one per image), with what changed.
     pub rematches: Vec<Rematch>,
+    /// Notifications written: deployments that gained findings today's policy blocks.
+    pub events: usize,
 }
 
 impl RematchSummary {
@@ -35,11 +45,92 @@ impl RematchSummary {
             .iter()
             .filter(|r| !r.new.is_empty() || !r.resolved.is_empty())
             .count();
-        format!(
+        let mut line = format!(
             "re-matched {} stored image(s) without pulling them: {new} new finding(s), {resolved} resolved, {changed} image(s) changed",
             self.images
-        )
+        );
+        if self.events > 0 {
+            line.push_str(&format!(
+                "; {} deployment(s) gained findings the policy blocks (notified)",
+                self.events
+            ));
+        }
+        line
     }
+}
+
+/// The event kind of a deployment that gained blocked findings.
+pub const FINDING_BLOCKED: &str = "finding.blocked";
+
+/// The events for the deployments of one re-matched digest: for each current deployment,
+/// the gained findings (keys in `gained`) that today's policy blocks there.
+///
+/// Payload (a documented contract, the webhook body without its `id`): `{"kind":
+/// "finding.blocked", "at": RFC 3339, "application", "environment", "cluster", "image", "digest",
+/// "db_version", "previous_scan_id", "findings": [GateFinding with verdict "blocked"]}`.
+fn events_for(
+    deployments: &[&Deployment],
+    policies: &vigil_policy::Policies,
+    head: &vigil_store::platform::Scan,
+    version: &str,
+    report: &Value,
+    gained: &BTreeSet<String>,
+    now: SystemTime,
+) -> Result<Vec<NewEvent>, Error> {
+    if deployments.is_empty() || gained.is_empty() {
+        return Ok(Vec::new());
+    }
+    let findings: Vec<StoredFinding> =
+        serde_json::from_value(report["findings"].clone()).map_err(|e| Error::BadStoredReport {
+            scan_id: head.id,
+            digest: head.digest.clone(),
+            problem: e.to_string(),
+        })?;
+    let fresh: Vec<&StoredFinding> = findings
+        .iter()
+        .filter(|f| gained.contains(&finding_key(f)))
+        .collect();
+    let mut events = Vec::new();
+    for d in deployments {
+        let target = crate::deployed::target_of(d)?;
+        let evaluator = Evaluator::new(policies, &target, now);
+        let blocked: Vec<GateFinding> = fresh
+            .iter()
+            .filter_map(|f| {
+                let outcome = evaluator.evaluate(&f.as_ref());
+                (outcome.verdict == Verdict::Blocked).then(|| GateFinding::new(f, &outcome))
+            })
+            .collect();
+        if blocked.is_empty() {
+            continue;
+        }
+        let payload = serde_json::json!({
+            "kind": FINDING_BLOCKED,
+            "at": vigil_policy::time::format(now),
+            "application": d.application,
+            "environment": d.environment,
+            "cluster": d.cluster,
+            "image": head.reference,
+            "digest": head.digest,
+            "db_version": version,
+            "previous_scan_id": head.id,
+            "findings": blocked,
+        });
+        events.push(NewEvent {
+            kind: FINDING_BLOCKED.to_owned(),
+            application: d.application.clone(),
+            environment: d.environment.clone(),
+            payload: payload.to_string(),
+        });
+    }
+    Ok(events)
+}
+
+fn finding_key(f: &StoredFinding) -> String {
+    format!(
+        "{} {}/{}@{}",
+        f.id, f.package.ecosystem, f.package.name, f.package.version
+    )
 }
 
 /// A finding's identity across re-matches: `ID ECOSYSTEM/NAME@VERSION`.
@@ -77,9 +168,12 @@ pub fn inventory_of(report: &Value) -> Result<Inventory, serde_json::Error> {
 
 /// Re-matches the latest completed scan of every digest that was scanned against another
 /// database version than today's. Does nothing on an empty database.
+///
+/// `webhooks`: the URLs each notification is to be delivered to (SPEC 7.7).
 pub async fn rematch(
     db: &dyn Database,
     max_age: Duration,
+    webhooks: &[String],
     now: SystemTime,
 ) -> Result<RematchSummary, Error> {
     let mut summary = RematchSummary::default();
@@ -90,6 +184,12 @@ pub async fn rematch(
         Err(e) => return Err(e),
     };
     let version = database_version(db).await?;
+    let deployments = db.current_deployments(&DeploymentFilter::default()).await?;
+    let mut deployed: HashMap<&str, Vec<&Deployment>> = HashMap::new();
+    for d in &deployments {
+        deployed.entry(d.digest.as_str()).or_default().push(d);
+    }
+    let policies = db.policies().await?;
     for head in db.latest_completed_scans().await? {
         if head.db_version.as_deref() == Some(version.as_str()) {
             continue;
@@ -107,12 +207,34 @@ pub async fn rematch(
         let report = match_with(db, inventory, &ctx).await?;
         let new_json = serde_json::to_value(&report).map_err(|e| bad(e.to_string()))?;
         let (before, after) = (keys(&old), keys(&new_json));
-        let gained: Vec<String> = after.difference(&before).cloned().collect();
+        let gained: BTreeSet<String> = after.difference(&before).cloned().collect();
         let lost: Vec<String> = before.difference(&after).cloned().collect();
+        let events = events_for(
+            deployed
+                .get(head.digest.as_str())
+                .map_or(&[][..], |d| &d[..]),
+            &policies,
+            &head,
+            &version,
+            &new_json,
+            &gained,
+            now,
+        )?;
+        let gained: Vec<String> = gained.into_iter().collect();
         summary.images += 1;
+        summary.events += events.len();
         summary.rematches.push(
-            db.record_rematch(&head, &version, &new_json.to_string(), &gained, &lost, now)
-                .await?,
+            db.record_rematch(
+                &head,
+                &version,
+                &new_json.to_string(),
+                &gained,
+                &lost,
+                &events,
+                webhooks,
+                now,
+            )
+            .await?,
         );
     }
     Ok(summary)

@@ -57,6 +57,9 @@ pub enum Command {
     /// Manage the vulnerability database: import, update, status, show
     #[command(subcommand)]
     Db(cmd::db::DbCommand),
+    /// Notifications: deployed images that gained findings the policy blocks (list, deliver)
+    #[command(subcommand)]
+    Events(cmd::events::EventsCommand),
     /// Show the effective configuration
     #[command(subcommand)]
     Config(cmd::config::ConfigCommand),

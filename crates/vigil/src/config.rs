@@ -26,6 +26,10 @@
 //! | admission label | | `admission.label` | `app.kubernetes.io/name`: the label of a Pod (or of its workload's pod template) that names its application |
 //! | admission failure policy | | `admission.failure_policy` | `fail`: deny what the webhook cannot check (unknown namespace or application, registry down); `ignore` allows it, with a warning |
 //! | admission cluster | | `admission.cluster` | none: the cluster a namespace is looked up in when the webhook URL has no `?cluster=` (needed when clusters share namespace names) |
+//! | webhooks | | `notify.webhooks` | none: a list of URLs each notification (a deployed image gained findings the policy blocks, SPEC 7.7) is POSTed to; events are kept and listed either way |
+//! | webhook secret | `VIGIL_WEBHOOK_SECRET` | `notify.secret` | none: with one, each body is signed (`X-Vigil-Signature-256: sha256=HMAC-SHA256`); always shown masked |
+//! | webhook timeout | | `notify.timeout` | `10s`: one try that takes longer fails and is retried |
+//! | webhook backoff | | `notify.backoff`, `notify.max_backoff` | `2s`, doubled after each failed try up to `10m`; tries go on until the receiver answers 2xx |
 //! | install lease | | `integrations.lease` | `30s`: a replica that stops renewing its claim on an install for this long loses it to another |
 //!
 //! A `[[db.sources]]` entry has `name`, `url`, `format` (`auto`, `osv`, `alpine-secdb`,
@@ -111,6 +115,36 @@ pub struct Config {
     pub integrations: IntegrationsConfig,
     /// `[admission]`: the Kubernetes admission webhook.
     pub admission: AdmissionConfig,
+    /// `[notify]`: webhooks for notifications.
+    pub notify: NotifyConfig,
+}
+
+/// `[notify]`: where notifications go and how (issue 12, SPEC 7.7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyConfig {
+    /// Each new event is delivered to every one of these URLs (default none).
+    pub webhooks: Vec<String>,
+    /// The HMAC key for signatures (default none). Never printed.
+    pub secret: Option<Secret>,
+    /// The longest one try may take (default 10 s).
+    pub timeout: Duration,
+    /// Wait after the first failed try, doubled after each further one (default 2 s).
+    pub backoff: Duration,
+    /// The longest wait between tries (default 10 minutes).
+    pub max_backoff: Duration,
+}
+
+impl NotifyConfig {
+    /// The options of the service's deliverer.
+    pub fn options(&self) -> vigil_service::NotifyOptions {
+        vigil_service::NotifyOptions {
+            webhooks: self.webhooks.clone(),
+            secret: self.secret.as_ref().map(|s| s.expose().to_owned()),
+            timeout: self.timeout,
+            backoff: self.backoff,
+            max_backoff: self.max_backoff,
+        }
+    }
 }
 
 /// `[admission]`: the Kubernetes validating admission webhook (issue 12, SPEC 7.6).
@@ -286,6 +320,18 @@ struct FileConfig {
     integrations: FileIntegrations,
     #[serde(default)]
     admission: FileAdmission,
+    #[serde(default)]
+    notify: FileNotify,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileNotify {
+    webhooks: Option<Vec<String>>,
+    secret: Option<String>,
+    timeout: Option<String>,
+    backoff: Option<String>,
+    max_backoff: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -491,6 +537,32 @@ impl Config {
         if admission.label.trim().is_empty() {
             bail!("admission.label is empty: name the label that holds the application");
         }
+        let fnf = &file_cfg.notify;
+        let notify = NotifyConfig {
+            webhooks: fnf.webhooks.clone().unwrap_or_default(),
+            secret: std::env::var("VIGIL_WEBHOOK_SECRET")
+                .ok()
+                .filter(|s| !s.is_empty())
+                .or_else(|| fnf.secret.clone())
+                .map(Secret),
+            timeout: duration("notify.timeout", &fnf.timeout, Duration::from_secs(10))?,
+            backoff: duration("notify.backoff", &fnf.backoff, Duration::from_secs(2))?,
+            max_backoff: duration(
+                "notify.max_backoff",
+                &fnf.max_backoff,
+                Duration::from_secs(600),
+            )?,
+        };
+        for url in &notify.webhooks {
+            if !(url.starts_with("http://") || url.starts_with("https://"))
+                || url.parse::<ureq::http::Uri>().is_err()
+            {
+                bail!("notify.webhooks: {url:?} is not an http:// or https:// URL");
+            }
+        }
+        if notify.timeout.is_zero() || notify.backoff.is_zero() {
+            bail!("notify.timeout and notify.backoff must be more than zero");
+        }
         let server_ca = args.server_ca.clone().or(file_cfg.server_ca.map(resolve));
         let sources = file_cfg.db.sources.unwrap_or_else(default_sources);
         let mut seen = std::collections::HashSet::new();
@@ -517,6 +589,7 @@ impl Config {
             serve,
             integrations,
             admission,
+            notify,
         })
     }
 
@@ -551,6 +624,16 @@ impl Config {
             serve: ShownServe,
             integrations: ShownIntegrations,
             admission: ShownAdmission<'a>,
+            notify: ShownNotify<'a>,
+        }
+        #[derive(Serialize)]
+        struct ShownNotify<'a> {
+            webhooks: &'a [String],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            secret: Option<&'a str>,
+            timeout: String,
+            backoff: String,
+            max_backoff: String,
         }
         #[derive(Serialize)]
         struct ShownAdmission<'a> {
@@ -631,6 +714,13 @@ impl Config {
                     "fail"
                 },
                 cluster: self.admission.cluster.as_deref(),
+            },
+            notify: ShownNotify {
+                webhooks: &self.notify.webhooks,
+                secret: self.notify.secret.as_ref().map(|_| "****"),
+                timeout: humantime::format_duration(self.notify.timeout).to_string(),
+                backoff: humantime::format_duration(self.notify.backoff).to_string(),
+                max_backoff: humantime::format_duration(self.notify.max_backoff).to_string(),
             },
             scan: ShownScan {
                 retries: self.scan.retries,

@@ -33,9 +33,10 @@ use std::time::SystemTime;
 pub use error::{Error, Kind};
 pub use policy::{AuditFilter, PolicyEdit};
 pub use types::{
-    CompletedScan, Deployment, DeploymentFilter, Environment, IllegalTransition, InstallEvent,
-    InstallLogLine, InstallStart, IntegrationState, IntegrationStatus, NewDeployment, NewToken,
-    Pipeline, Rematch, Role, Scan, ScanCounts, ScanFilter, ScanState, Token,
+    CompletedScan, Delivery, DeliveryState, Deployment, DeploymentFilter, Environment, Event,
+    IllegalTransition, InstallEvent, InstallLogLine, InstallStart, IntegrationState,
+    IntegrationStatus, NewDeployment, NewEvent, NewToken, Pipeline, Rematch, Role, Scan,
+    ScanCounts, ScanFilter, ScanState, Token,
 };
 
 /// The platform store: one implementation per backend (STYLE.md, as atuin's database trait).
@@ -137,7 +138,9 @@ pub trait Platform: Send + Sync {
     async fn latest_completed_scans(&self) -> Result<Vec<Scan>, Error>;
     /// Records a re-match (SPEC 5.5) in one transaction: a completed scan of `previous`'s
     /// digest, reference and application against `db_version` with `report`, and the
-    /// findings it gained (`new`) and lost (`resolved`) since `previous`.
+    /// findings it gained (`new`) and lost (`resolved`) since `previous`, with `events` for
+    /// the outbox and a delivery of each to every URL of `webhooks` (SPEC 7.7).
+    #[allow(clippy::too_many_arguments)]
     async fn record_rematch(
         &self,
         previous: &Scan,
@@ -145,10 +148,36 @@ pub trait Platform: Send + Sync {
         report: &str,
         new: &[String],
         resolved: &[String],
+        events: &[NewEvent],
+        webhooks: &[String],
         at: SystemTime,
     ) -> Result<Rematch, Error>;
     /// Recorded re-matches, newest first, of one digest or of all.
     async fn rematches(&self, digest: Option<&str>, limit: u32) -> Result<Vec<Rematch>, Error>;
+    /// Notifications, newest first, with their deliveries: of one application, and only of
+    /// the applications in `within` when given (a restricted token).
+    async fn events(
+        &self,
+        application: Option<&str>,
+        within: Option<&[String]>,
+        limit: u32,
+    ) -> Result<Vec<Event>, Error>;
+    /// Claims the delivery due longest (`next_at` passed, not delivered, not held by
+    /// another sender) until `lease_until`; `None` when nothing is due.
+    async fn claim_delivery(
+        &self,
+        lease_until: SystemTime,
+        at: SystemTime,
+    ) -> Result<Option<Delivery>, Error>;
+    /// Ends a try of a claimed delivery: delivered at `at` (`error` none), or failed with
+    /// `error` and due again at `retry_at`.
+    async fn finish_delivery(
+        &self,
+        id: i64,
+        error: Option<&str>,
+        retry_at: SystemTime,
+        at: SystemTime,
+    ) -> Result<(), Error>;
     /// The latest completed scan of `digest` against `db_version`: when there is one, the
     /// digest need not be scanned again (SPEC 7.3).
     async fn completed_scan_against(

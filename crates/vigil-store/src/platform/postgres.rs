@@ -29,6 +29,12 @@ const CLAIM_LEASED_SQL: &str = "UPDATE scans SET state = 'running', db_version =
 /// The names in a JSON array bound as one parameter.
 const WITHIN_SQL: &str = "SELECT jsonb_array_elements_text($5::jsonb)";
 
+/// The webhook delivery due longest that no sender holds (SPEC 7.7).
+const CLAIM_DELIVERY_SQL: &str = "UPDATE deliveries SET lease_until = $1 \
+    WHERE id = (SELECT id FROM deliveries WHERE delivered_at IS NULL AND next_at <= $2 \
+    AND (lease_until IS NULL OR lease_until < $2) ORDER BY next_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+    RETURNING id, event_id, url, attempts";
+
 super::sql::platform_impl!(PgDatabase);
 
 /// Policy changes take turns across replicas, so each audit entry's "before" is the rule it

@@ -1020,6 +1020,8 @@ macro_rules! platform_impl {
                 report: &str,
                 new: &[String],
                 resolved: &[String],
+                events: &[NewEvent],
+                webhooks: &[String],
                 at: SystemTime,
             ) -> Result<Rematch, Error> {
                 validate::text(Kind::DatabaseVersion, db_version)?;
@@ -1056,6 +1058,36 @@ macro_rules! platform_impl {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(db("record re-match"))?;
+                // The outbox (SPEC 7.7): the events commit with the scan that caused them.
+                for event in events {
+                    validate::report(&event.payload)?;
+                    let event_id: i64 = sqlx::query_scalar(
+                        "INSERT INTO events (at, kind, digest, application, environment, \
+                         rematch_id, payload) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                    )
+                    .bind(to_unix(at))
+                    .bind(&event.kind)
+                    .bind(&previous.digest)
+                    .bind(&event.application)
+                    .bind(&event.environment)
+                    .bind(id)
+                    .bind(&event.payload)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db("write event"))?;
+                    for url in webhooks {
+                        sqlx::query(
+                            "INSERT INTO deliveries (event_id, url, attempts, next_at) \
+                             VALUES ($1, $2, 0, $3)",
+                        )
+                        .bind(event_id)
+                        .bind(url)
+                        .bind(to_unix(at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db("write event"))?;
+                    }
+                }
                 tx.commit().await.map_err(db("record re-match"))?;
                 Ok(Rematch {
                     id,
@@ -1094,6 +1126,131 @@ macro_rules! platform_impl {
                         resolved: list(r.get(7)),
                     })
                     .collect())
+            }
+
+            async fn events(
+                &self,
+                application: Option<&str>,
+                within: Option<&[String]>,
+                limit: u32,
+            ) -> Result<Vec<Event>, Error> {
+                let within = within.map(|apps| serde_json::to_string(apps).unwrap_or_default());
+                // WITHIN_SQL reads its list from the fifth parameter of the scan list.
+                let within_sql = WITHIN_SQL.replace("$5", "$2");
+                let sql = format!(
+                    "SELECT id, at, kind, digest, application, environment, rematch_id, payload \
+                     FROM events WHERE ($1 IS NULL OR application = $1) \
+                     AND ($2 IS NULL OR application IN ({within_sql})) \
+                     ORDER BY id DESC LIMIT $3"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(application)
+                    .bind(within)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db("read events"))?;
+                let mut events: Vec<Event> = rows
+                    .iter()
+                    .map(|r| Event {
+                        id: r.get(0),
+                        at: from_unix(r.get(1)),
+                        kind: r.get(2),
+                        digest: r.get(3),
+                        application: r.get(4),
+                        environment: r.get(5),
+                        rematch_id: r.get(6),
+                        payload: r.get(7),
+                        deliveries: Vec::new(),
+                    })
+                    .collect();
+                let (Some(first), Some(last)) = (events.last(), events.first()) else {
+                    return Ok(events);
+                };
+                let rows = sqlx::query(
+                    "SELECT event_id, url, attempts, next_at, delivered_at, last_error \
+                     FROM deliveries WHERE event_id BETWEEN $1 AND $2 ORDER BY event_id, url",
+                )
+                .bind(first.id)
+                .bind(last.id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db("read deliveries"))?;
+                let mut by_event: std::collections::HashMap<i64, Vec<DeliveryState>> =
+                    std::collections::HashMap::new();
+                for r in &rows {
+                    by_event.entry(r.get(0)).or_default().push(DeliveryState {
+                        url: r.get(1),
+                        attempts: u32::try_from(r.get::<i64, _>(2)).unwrap_or(u32::MAX),
+                        next_at: from_unix(r.get(3)),
+                        delivered_at: r.get::<Option<i64>, _>(4).map(from_unix),
+                        last_error: r.get(5),
+                    });
+                }
+                for e in &mut events {
+                    e.deliveries = by_event.remove(&e.id).unwrap_or_default();
+                }
+                Ok(events)
+            }
+
+            async fn claim_delivery(
+                &self,
+                lease_until: SystemTime,
+                at: SystemTime,
+            ) -> Result<Option<Delivery>, Error> {
+                let row = sqlx::query(CLAIM_DELIVERY_SQL)
+                    .bind(to_unix(lease_until))
+                    .bind(to_unix(at))
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db("claim delivery"))?;
+                let Some(row) = row else {
+                    return Ok(None);
+                };
+                let event_id: i64 = row.get(1);
+                let event = sqlx::query("SELECT kind, at, payload FROM events WHERE id = $1")
+                    .bind(event_id)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db("claim delivery"))?;
+                Ok(Some(Delivery {
+                    id: row.get(0),
+                    event_id,
+                    url: row.get(2),
+                    attempts: u32::try_from(row.get::<i64, _>(3)).unwrap_or(u32::MAX),
+                    kind: event.get(0),
+                    at: from_unix(event.get(1)),
+                    payload: event.get(2),
+                }))
+            }
+
+            async fn finish_delivery(
+                &self,
+                id: i64,
+                error: Option<&str>,
+                retry_at: SystemTime,
+                at: SystemTime,
+            ) -> Result<(), Error> {
+                let query = match error {
+                    None => sqlx::query(
+                        "UPDATE deliveries SET attempts = attempts + 1, delivered_at = $2, \
+                         lease_until = NULL, last_error = NULL WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(to_unix(at)),
+                    Some(e) => sqlx::query(
+                        "UPDATE deliveries SET attempts = attempts + 1, next_at = $2, \
+                         lease_until = NULL, last_error = $3 WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(to_unix(retry_at))
+                    .bind(e.chars().take(1000).collect::<String>()),
+                };
+                query
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db("record delivery"))?;
+                Ok(())
             }
 
             async fn completed_scan_against(

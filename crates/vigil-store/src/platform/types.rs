@@ -463,3 +463,56 @@ mod integration_tests {
         }
     }
 }
+
+/// A notification written with a re-match, in its transaction (the outbox, SPEC 7.7): a
+/// deployment of the re-matched digest gained findings that today's policy blocks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// What happened: `finding.blocked`.
+    pub kind: String,
+    pub application: String,
+    pub environment: String,
+    /// The JSON document sent to the webhooks (the event's `id` is added when sent).
+    pub payload: String,
+}
+
+/// A stored notification and where it stands with each webhook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub id: i64,
+    pub at: SystemTime,
+    pub kind: String,
+    pub digest: String,
+    pub application: String,
+    pub environment: String,
+    /// The re-match that produced it.
+    pub rematch_id: Option<i64>,
+    pub payload: String,
+    pub deliveries: Vec<DeliveryState>,
+}
+
+/// One webhook's delivery of an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryState {
+    pub url: String,
+    /// Tries so far.
+    pub attempts: u32,
+    /// When the next try is due (meaningless once delivered).
+    pub next_at: SystemTime,
+    pub delivered_at: Option<SystemTime>,
+    /// Why the last try failed.
+    pub last_error: Option<String>,
+}
+
+/// A delivery claimed for sending: the event to POST to `url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: i64,
+    pub event_id: i64,
+    pub url: String,
+    /// Tries before this one.
+    pub attempts: u32,
+    pub kind: String,
+    pub at: SystemTime,
+    pub payload: String,
+}

@@ -566,6 +566,7 @@ fn rematch_stored(config: &Config, store: &Store) -> anyhow::Result<vigil_servic
         .block_on(vigil_service::rematch(
             store.db(),
             config.db.max_age,
+            &config.notify.webhooks,
             SystemTime::now(),
         ))
         .context("re-matching the stored inventories against the new database")?;

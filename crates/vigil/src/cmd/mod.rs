@@ -3,6 +3,7 @@
 pub mod ci;
 pub mod config;
 pub mod db;
+pub mod events;
 pub mod gate;
 pub mod integrations;
 pub mod inventory;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Sbom(args) => sbom::run(args),
         Command::Version(cmd) => version::run(cmd),
         Command::Db(cmd) => db::run(cmd),
+        Command::Events(cmd) => events::run(cmd),
         Command::Config(cmd) => config::run(cmd),
         Command::Cluster(cmd) => platform::cluster(cmd),
         Command::Env(cmd) => platform::env(cmd),

@@ -137,6 +137,7 @@ pub fn app_state(
         fail_open: config.admission.fail_open,
         cluster: config.admission.cluster.clone(),
     });
+    state.notify = Arc::new(config.notify.options());
     state.install = Arc::new(vigil_server::integrations::InstallOptions {
         max_retries: config.integrations.max_retries,
         deadline: config.integrations.deadline,

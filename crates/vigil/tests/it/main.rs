@@ -9,6 +9,7 @@ mod gate;
 mod integrations;
 mod inventory;
 mod lang_findings;
+mod notify;
 mod platform;
 mod rematch;
 mod sbom;

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use crate::common::*;
 use crate::platform::{Env, prepared};
 
-/// An OSV record (made here) affecting every version of `package` in Debian 12.
-fn advisory(id: &str, package: &str) -> Value {
+/// An OSV record (made here) affecting every version of `package` in Debian 12, critical.
+pub fn advisory(id: &str, package: &str) -> Value {
     json!({
         "schema_version": "1.6.0",
         "id": id,
@@ -23,10 +23,16 @@ fn advisory(id: &str, package: &str) -> Value {
     })
 }
 
-fn import(env: &Env, record: &Value) -> String {
-    let feed = env.vigil.home.path().join("late.json");
-    std::fs::write(&feed, serde_json::to_vec(record).unwrap()).unwrap();
-    let out = env.run(&["db", "import", "--source", "late", feed.to_str().unwrap()]);
+/// Imports `records` as the source `late` (replacing what it held); returns stderr.
+pub fn import(env: &Env, records: &[Value]) -> String {
+    let dir = env.vigil.home.path().join("late");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for r in records {
+        let file = dir.join(format!("{}.json", r["id"].as_str().unwrap()));
+        std::fs::write(file, serde_json::to_vec(r).unwrap()).unwrap();
+    }
+    let out = env.run(&["db", "import", "--source", "late", dir.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     text(&out.stderr)
 }
@@ -59,7 +65,7 @@ fn a_late_advisory_reaches_stored_images_without_a_rescan() {
             .expect("libexpat1 in the app image");
         let source = pkg["source_name"].as_str().unwrap_or("expat").to_owned();
 
-        let said = import(&env, &advisory("VIGIL-LATE-1", &source));
+        let said = import(&env, &[advisory("VIGIL-LATE-1", &source)]);
         assert!(
             said.contains("re-matched 1 stored image(s) without pulling them: 1 new finding(s)"),
             "[{}] {said}",
@@ -89,7 +95,7 @@ fn a_late_advisory_reaches_stored_images_without_a_rescan() {
         assert_eq!(r["resolved"], json!([]));
 
         // The same content again: the database version is unchanged, nothing re-matched.
-        let said = import(&env, &advisory("VIGIL-LATE-1", &source));
+        let said = import(&env, &[advisory("VIGIL-LATE-1", &source)]);
         assert!(!said.contains("re-matched"), "{said}");
         assert_eq!(
             env.json(&["db", "rematches"], 0).as_array().unwrap().len(),
@@ -97,7 +103,7 @@ fn a_late_advisory_reaches_stored_images_without_a_rescan() {
         );
 
         // The advisory moves to a package the image lacks: the finding is resolved.
-        let said = import(&env, &advisory("VIGIL-LATE-1", "no-such-package"));
+        let said = import(&env, &[advisory("VIGIL-LATE-1", "no-such-package")]);
         assert!(said.contains("1 resolved"), "{said}");
         assert_eq!(critical(&env), before);
         let recorded = env.json(&["db", "rematches", "--digest", &p.digest], 0);

@@ -103,9 +103,9 @@ pub fn install_integrations(env: &Env) {
 
 /// An HTTP answer: status and body (JSON when it parses, else a string; null when empty).
 #[derive(Debug)]
-struct Answer {
-    status: u16,
-    body: Value,
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
 }
 
 fn agent() -> ureq::Agent {
@@ -116,13 +116,13 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-enum Payload {
+pub enum Payload {
     None,
     Json(Value),
     Raw(Vec<u8>),
 }
 
-fn call(base: &str, method: &str, path: &str, token: Option<&str>, body: Payload) -> Answer {
+pub fn call(base: &str, method: &str, path: &str, token: Option<&str>, body: Payload) -> Answer {
     let agent = agent();
     let url = format!("{base}{path}");
     let mut req = ureq::http::Request::builder().method(method).uri(&url);
