@@ -53,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/rules/add", post(pages::add_rule))
         .route("/ui/rules/remove", post(pages::remove_rule))
         .route("/ui/audit", get(pages::audit))
+        .route("/ui/events", get(pages::events))
         .route("/ui/integrations", get(pages::integrations))
         .route(
             "/ui/integrations/{name}/log.json",
@@ -364,12 +365,13 @@ impl<'a> Chrome<'a> {
     }
 }
 
-const NAV: [(&str, &str); 6] = [
+const NAV: [(&str, &str); 7] = [
     ("/ui/scans", "Security scans"),
     ("/ui/deployed", "Deployed"),
     ("/ui/policies", "Policies"),
     ("/ui/rules", "CVE rules"),
     ("/ui/audit", "Audit log"),
+    ("/ui/events", "Notifications"),
     ("/ui/integrations", "Integrations"),
 ];
 

@@ -1048,6 +1048,79 @@ pub async fn audit(
     page(&Chrome::of("Audit log", "/ui/audit", &session), body)
 }
 
+// ---- notifications ---------------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+pub struct EventsChoice {
+    #[serde(default)]
+    application: String,
+}
+
+/// Notifications (SPEC 7.7): deployments a re-match gave findings the policy blocks, the
+/// findings, and each webhook delivery's state.
+pub async fn events(
+    State(s): State<AppState>,
+    session: Session,
+    Query(q): Query<EventsChoice>,
+) -> Page {
+    let ents = Entities::load(&s, &session).await?;
+    let Json(events) = api::list_events(
+        State(s.clone()),
+        session.viewer(),
+        Query(api::EventsQuery {
+            application: (!q.application.is_empty()).then(|| q.application.clone()),
+            limit: Some(200),
+        }),
+    )
+    .await?;
+    let body = html! {
+        p.muted { "When a database import gives a deployed image a finding that today's policy blocks, an event is kept here and sent to the configured webhooks until they take it." }
+        form.filters method="get" action="/ui/events" {
+            (select("application", "Application", &ents.applications, &q.application, Some("any")))
+            button type="submit" { "Show" }
+        }
+        @if events.as_array().is_none_or(Vec::is_empty) {
+            p #no-events { "No notifications." }
+        }
+        div.scroll {
+            table #events {
+                thead { tr { th { "When" } th { "Deployment" } th { "Image" } th { "Blocked findings" } th { "Webhooks" } } }
+                tbody {
+                    @for e in events.as_array().into_iter().flatten() {
+                        @let p = &e["payload"];
+                        tr {
+                            td { (text(e, "at")) }
+                            td { (text(e, "application")) " in " (text(e, "environment")) }
+                            td { code title=(text(e, "digest")) { (short(text(e, "digest"))) } br; span.muted { (text(p, "image")) } }
+                            td {
+                                @for f in p["findings"].as_array().into_iter().flatten() {
+                                    div { (badge(text(f, "severity"))) " " strong { (text(f, "id")) } " " (text(f, "package")) " " (text(f, "version"))
+                                        @if let Some(fix) = f["fixed_version"].as_str() { " (fixed in " (fix) ")" } }
+                                }
+                            }
+                            td {
+                                @for d in e["deliveries"].as_array().into_iter().flatten() {
+                                    div {
+                                        code { (text(d, "url")) } ": "
+                                        @if let Some(at) = d["delivered_at"].as_str() {
+                                            span.delivered { "delivered " (at) }
+                                        } @else {
+                                            span.pending { "pending, " (count(d, "attempts")) " tries, next " (text(d, "next_attempt_at")) }
+                                            @if let Some(err) = d["last_error"].as_str() { br; span.muted { (err) } }
+                                        }
+                                    }
+                                }
+                                @if e["deliveries"].as_array().is_none_or(Vec::is_empty) { span.muted { "no webhook configured" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(&Chrome::of("Notifications", "/ui/events", &session), body)
+}
+
 // ---- integrations ---------------------------------------------------------------------
 
 /// The last lines of an install log shown on the page.

@@ -250,7 +250,7 @@ fn blocked_new_findings_reach_webhooks_at_least_once_across_failures_and_restart
         // 3. Receiver and server come back: the second event is delivered, the first is not
         // sent again.
         let _receiver = Receiver::start(&log, port, &[]);
-        let _server = Server::start_bare(&env, &[]);
+        let server = Server::start_bare(&env, &[]);
         wait_for("the second event after the restarts", || {
             delivered(&log, &second) == 1
         });
@@ -259,6 +259,19 @@ fn blocked_new_findings_reach_webhooks_at_least_once_across_failures_and_restart
         assert_eq!(delivered(&log, &second), 1);
         let table = env.ok(&["events", "list"], 0);
         assert_eq!(table.matches("delivered ").count(), 2, "{table}");
+        // The dashboard lists both, each delivered, to a viewer of `web`; not to another.
+        let html = page(&server.base, "/ui/events", &viewer);
+        for id in ["VIGIL-LATE-1", "VIGIL-LATE-2"] {
+            assert!(html.contains(id), "{id} on the page");
+        }
+        assert!(
+            !html.contains("VIGIL-LATE-3"),
+            "an allowed finding is not notified"
+        );
+        assert_eq!(html.matches("delivered 20").count(), 2);
+        let html = page(&server.base, "/ui/events?application=", &other);
+        assert!(html.contains("No notifications."));
+
         // Nothing is due any more: a one-shot delivery sends nothing.
         let out = env.run(&["events", "deliver"]);
         assert!(out.status.success());
@@ -274,4 +287,19 @@ fn blocked_new_findings_reach_webhooks_at_least_once_across_failures_and_restart
 fn unrated(mut record: Value) -> Value {
     record.as_object_mut().unwrap().remove("severity");
     record
+}
+
+/// A dashboard page as the signed-in holder of `token` sees it.
+fn page(base: &str, path: &str, token: &str) -> String {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut answer = agent
+        .get(format!("{base}{path}"))
+        .header("Cookie", format!("vigil_session={token}"))
+        .call()
+        .expect("GET a dashboard page");
+    assert_eq!(answer.status(), 200, "{path}");
+    answer.body_mut().read_to_string().unwrap()
 }
