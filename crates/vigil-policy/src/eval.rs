@@ -48,15 +48,19 @@ pub enum Verdict {
     Whitelisted,
     /// A severity rule lets it through, or no rule applies.
     Allowed,
+    /// A VEX statement says it does not apply (SPEC 5.6): policies do not see it. The
+    /// evaluator never answers this; the caller does, before asking it.
+    Suppressed,
 }
 
 impl Verdict {
-    /// The stable name: `blocked`, `whitelisted`, `allowed`.
+    /// The stable name: `blocked`, `whitelisted`, `allowed`, `suppressed`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Blocked => "blocked",
             Self::Whitelisted => "whitelisted",
             Self::Allowed => "allowed",
+            Self::Suppressed => "suppressed",
         }
     }
 }

@@ -54,6 +54,7 @@ mod limit;
 pub mod purl;
 mod read;
 mod spdx;
+pub mod vex;
 mod write;
 
 use std::io::{Read, Write};

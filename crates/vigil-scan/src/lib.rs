@@ -17,4 +17,4 @@ pub use inventory::{
     DetectorError, Error, ImageSummary, Inventory, InventoryPackage, LayerSummary, Options,
     Progress, inventory,
 };
-pub use report::{CoverageReport, MatchContext, Report, Summary};
+pub use report::{CoverageReport, MatchContext, Report, Summary, SuppressedFinding, VexNote};

@@ -32,6 +32,9 @@ use crate::inventory::{ImageSummary, Inventory, InventoryPackage};
 ///   the source version for Debian and Ubuntu), `fixed_version`, `fix_state` (`fixed`,
 ///   `not-fixed`, `will-not-fix`), `data_source` (`ecosystem`, `name`, `advisories[]`).
 /// - `match_errors[]`: (package, advisory) pairs whose versions could not be compared.
+/// - `suppressed[]`: findings a VEX statement says do not apply (SPEC 5.6), each the
+///   finding's fields plus `vex` ([`VexNote`]); they are not in `findings`, `summary` or
+///   `--fail-on`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub image: ImageSummary,
@@ -41,6 +44,48 @@ pub struct Report {
     pub packages: Vec<InventoryPackage>,
     pub findings: Vec<Finding>,
     pub match_errors: Vec<MatchError>,
+    pub suppressed: Vec<SuppressedFinding>,
+}
+
+/// The VEX statement that suppressed a finding (SPEC 5.6). JSON: `{"document": the
+/// document's id or file name, "format": "openvex|cyclonedx", "statement": its index in
+/// the document (0-based), "vulnerability": the id it names, "status": "not_affected|fixed",
+/// "justification", "detail", "scope": "global" or "app:NAME"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct VexNote {
+    pub document: String,
+    pub format: String,
+    pub statement: usize,
+    pub vulnerability: String,
+    pub status: String,
+    #[serde(default)]
+    pub justification: Option<String>,
+    #[serde(default)]
+    pub detail: Option<String>,
+    pub scope: String,
+}
+
+impl VexNote {
+    /// `VEX not_affected (vulnerable_code_not_in_execute_path) by vex.json #2, global`.
+    pub fn sentence(&self) -> String {
+        let why = self
+            .justification
+            .as_deref()
+            .map(|j| format!(" ({j})"))
+            .unwrap_or_default();
+        format!(
+            "VEX {}{why} by {} #{}, {}",
+            self.status, self.document, self.statement, self.scope
+        )
+    }
+}
+
+/// A finding a VEX statement suppressed.
+#[derive(Debug, Clone, Serialize)]
+pub struct SuppressedFinding {
+    #[serde(flatten)]
+    pub finding: Finding,
+    pub vex: VexNote,
 }
 
 /// [`Coverage`] plus its gaps spelt out, so that JSON readers need not re-derive them.
@@ -149,6 +194,7 @@ pub fn build(inventory: Inventory, advisories: &[Advisory], ctx: &MatchContext) 
         packages: inventory.packages,
         findings: matches.findings,
         match_errors: matches.errors,
+        suppressed: Vec::new(),
     }
 }
 
@@ -160,6 +206,23 @@ impl Report {
             (severities.is_empty() || severities.contains(&f.severity))
                 && (!ignore_unfixed || f.fix_state == FixState::Fixed)
         });
+        self.summary = Summary::of(&self.findings);
+    }
+
+    /// Moves the findings `vex` names a suppressing statement for into `suppressed`; the
+    /// summary follows.
+    pub fn suppress(&mut self, mut vex: impl FnMut(&Finding) -> Option<VexNote>) {
+        let mut kept = Vec::with_capacity(self.findings.len());
+        for f in std::mem::take(&mut self.findings) {
+            match vex(&f) {
+                Some(note) => self.suppressed.push(SuppressedFinding {
+                    finding: f,
+                    vex: note,
+                }),
+                None => kept.push(f),
+            }
+        }
+        self.findings = kept;
         self.summary = Summary::of(&self.findings);
     }
 

@@ -1224,3 +1224,79 @@ pub async fn list_rematches(
             .collect(),
     )))
 }
+
+// ---- VEX ------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct VexQuery {
+    /// The application the statements apply to; none: every application (global).
+    pub application: Option<String>,
+    /// The document's name as listed (its file name).
+    pub name: Option<String>,
+}
+
+/// Imports an OpenVEX or CycloneDX VEX document sent as the body (SPEC 5.6), globally or
+/// for one application; answers which suppressing statements cover no stored finding.
+#[utoipa::path(post, path = "/api/v1/vex", tag = "vex", params(VexQuery),
+    request_body(content = Vec<u8>, content_type = "application/json"),
+    responses((status = 201, body = schema::VexBody), (status = 409, body = schema::ErrorBody),
+        (status = 422, body = schema::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn import_vex(
+    State(s): State<AppState>,
+    Admin(c): Admin,
+    Query(q): Query<VexQuery>,
+    body: axum::body::Bytes,
+) -> Result<(axum::http::StatusCode, Json<Value>), ApiError> {
+    let name = q.name.unwrap_or_else(|| "vex.json".into());
+    let done = vigil_service::vex::import_vex(
+        &*s.db,
+        &body,
+        &name,
+        q.application.as_deref(),
+        &c.who(),
+        SystemTime::now(),
+    )
+    .await?;
+    s.gate_cache.forget();
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(serde_json::to_value(&done).map_err(ApiError::internal)?),
+    ))
+}
+
+/// The stored VEX documents, each with its suppressing statements that cover no finding of
+/// any image's latest scan.
+#[utoipa::path(get, path = "/api/v1/vex", tag = "vex",
+    responses((status = 200, body = Vec<schema::VexListingBody>)), security(("bearer" = [])))]
+pub async fn list_vex(State(s): State<AppState>, Viewer(c): Viewer) -> Answer {
+    let all = vigil_service::vex::list_vex(&*s.db).await?;
+    let visible: Vec<_> = all
+        .into_iter()
+        .filter(|v| match v.summary.scope.strip_prefix("app:") {
+            Some(app) => c.sees(app),
+            None => true,
+        })
+        .collect();
+    Ok(Json(
+        serde_json::to_value(&visible).map_err(ApiError::internal)?,
+    ))
+}
+
+/// Removes a VEX document: its statements no longer suppress anything.
+#[utoipa::path(delete, path = "/api/v1/vex/{id}", tag = "vex",
+    responses((status = 204), (status = 404, body = schema::ErrorBody)), security(("bearer" = [])))]
+pub async fn remove_vex(
+    State(s): State<AppState>,
+    _: Admin,
+    Path(id): Path<i64>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    if s.db.remove_vex(id).await? {
+        s.gate_cache.forget();
+        Ok(axum::http::StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(format!(
+            "VEX document {id} does not exist"
+        )))
+    }
+}

@@ -131,7 +131,9 @@ impl From<vigil_service::Error> for ApiError {
             E::EmptyDatabase => Self::Conflict(
                 "the vulnerability database is empty: import feeds first (vigil db update)".into(),
             ),
-            E::BadDigest(_) | E::NoDigest { .. } => Self::Unprocessable(e.to_string()),
+            E::BadDigest(_) | E::NoDigest { .. } | E::BadVex(_) => {
+                Self::Unprocessable(e.to_string())
+            }
             E::Timeout { .. } => Self::BadGateway(e.to_string()),
             E::Scan(ref s) => {
                 if e.is_transient() {

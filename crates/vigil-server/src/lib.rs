@@ -136,7 +136,7 @@ impl AppState {
         api::remove_cve_rule, api::audit,
         api::submit_scan, api::list_scans, api::get_scan, api::scan_report,
         api::gate, api::explain, api::record_deployment, api::list_deployments, api::deployed,
-        api::list_events, api::list_rematches,
+        api::list_events, api::list_rematches, api::import_vex, api::list_vex, api::remove_vex,
         api::db_status, api::db_import,
         api::list_tokens, api::create_token, api::revoke_token,
         api::list_integrations, api::get_integration, api::integration_log,
@@ -196,6 +196,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/deployed", get(api::deployed))
         .route("/events", get(api::list_events))
+        .route(
+            "/vex",
+            get(api::list_vex)
+                .post(api::import_vex)
+                .layer(axum::extract::DefaultBodyLimit::max(vigil_sbom_limit())),
+        )
+        .route("/vex/{id}", delete(api::remove_vex))
         .route("/rematches", get(api::list_rematches))
         .route("/db/status", get(api::db_status))
         .route(
@@ -240,6 +247,11 @@ pub fn router(state: AppState) -> Router {
             metrics::track,
         ))
         .with_state(state)
+}
+
+/// The largest VEX document the API takes (the reader's own limit).
+fn vigil_sbom_limit() -> usize {
+    vigil_service::vex::MAX_VEX_SIZE
 }
 
 async fn openapi() -> axum::Json<utoipa::openapi::OpenApi> {

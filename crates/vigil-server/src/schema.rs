@@ -227,11 +227,15 @@ pub struct GateFinding {
     pub version: String,
     pub fix_state: String,
     pub fixed_version: Option<String>,
-    #[schema(pattern = "^(blocked|whitelisted|allowed)$")]
+    #[schema(pattern = "^(blocked|whitelisted|allowed|suppressed)$")]
     pub verdict: String,
     pub rule: Option<serde_json::Value>,
     pub explanation: String,
     pub expired: Vec<serde_json::Value>,
+    /// The VEX statement that suppressed it (verdict `suppressed`): document, format,
+    /// statement, vulnerability, status, justification, detail, scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vex: Option<serde_json::Value>,
 }
 
 /// The gate's answer (`vigil gate --format json`, SPEC 7.4).
@@ -257,6 +261,8 @@ pub struct GateReport {
     pub unscanned_rule: Option<serde_json::Value>,
     pub blocking: Vec<GateFinding>,
     pub expired: Vec<serde_json::Value>,
+    /// Findings VEX statements suppressed: the policy did not count them.
+    pub suppressed: u64,
 }
 
 /// Every finding with its verdict and rule (`vigil explain --format json`, SPEC 6.7).
@@ -273,6 +279,8 @@ pub struct Explanation {
     pub decision: String,
     pub findings: Vec<GateFinding>,
     pub unmatched_rules: Vec<serde_json::Value>,
+    /// VEX statements in force for the application that suppress none of the findings.
+    pub unused_vex: Vec<UnusedVexBody>,
 }
 
 /// One deployed (application, environment) pair (`vigil deployed --format json`, SPEC 7.5).
@@ -291,6 +299,8 @@ pub struct DeployedRow {
     pub scanned_at: Option<String>,
     pub summary: Summary,
     pub blocked: u64,
+    /// Findings VEX statements suppress for the application (not in `summary`).
+    pub suppressed: u64,
 }
 
 /// One webhook's delivery of a notification.
@@ -332,6 +342,46 @@ pub struct RematchBody {
     pub at: String,
     pub new: Vec<String>,
     pub resolved: Vec<String>,
+}
+
+/// A statement that suppresses nothing it could (SPEC 5.6).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UnusedVexBody {
+    pub document_id: Option<i64>,
+    pub document: String,
+    pub statement: u64,
+    pub vulnerability: String,
+    #[schema(pattern = "^(not_affected|fixed)$")]
+    pub status: String,
+    pub products: Vec<String>,
+    /// `global` or `app:NAME`.
+    pub scope: String,
+}
+
+/// A VEX document imported (SPEC 5.6).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct VexBody {
+    pub id: i64,
+    pub name: String,
+    #[schema(pattern = "^(openvex|cyclonedx)$")]
+    pub format: String,
+    pub document_id: Option<String>,
+    /// `global` or `app:NAME`.
+    pub scope: String,
+    pub statements: u64,
+    /// Statements with status not_affected or fixed.
+    pub suppressing: u64,
+    /// Suppressing statements that cover no finding of any image's latest scan.
+    pub unused: Vec<UnusedVexBody>,
+}
+
+/// A stored VEX document as listed.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct VexListingBody {
+    #[serde(flatten)]
+    pub document: VexBody,
+    pub imported_at: String,
+    pub imported_by: String,
 }
 
 /// An API token (never its secret).

@@ -104,8 +104,10 @@ impl Default for Page {
 /// `{"application", "environment", "cluster", "digest", "deployed_at" (RFC 3339),
 /// "deployed_by", "rollback", "scan": "completed|incomplete|missing", "scan_id": null | n,
 /// "scanned_at": null | RFC 3339, "summary": {"total", "critical", "high", "medium", "low",
-/// "unknown", "fixable"}, "blocked": n}`. Counts are zero when the image has no completed
-/// scan; `blocked` counts findings that today's policy blocks for this pair.
+/// "unknown", "fixable"}, "blocked": n, "suppressed": n}`. Counts are zero when the image
+/// has no completed scan; `blocked` counts findings that today's policy blocks for this
+/// pair; findings VEX statements suppress for the application (SPEC 5.6) are counted in
+/// `suppressed` only.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeployedRow {
     pub application: String,
@@ -120,6 +122,8 @@ pub struct DeployedRow {
     pub scanned_at: Option<String>,
     pub summary: ScanSummary,
     pub blocked: usize,
+    #[serde(default)]
+    pub suppressed: usize,
     // Only `deployed` sorts by it, before the rows leave the service; a row read back
     // from JSON (the CLI reading a server's answer) is already sorted.
     #[serde(skip, default = "SystemTime::now")]
@@ -143,6 +147,7 @@ pub async fn deployed(
         })
         .await?;
     let policies = db.policies().await?;
+    let vex = crate::vex::VexSet::load(db).await?;
     // Several pairs often run one digest: read each report once.
     let mut reports: HashMap<String, Option<Stored>> = HashMap::new();
     let mut rows = Vec::new();
@@ -153,7 +158,13 @@ pub async fn deployed(
             reports.insert(d.digest.clone(), stored);
         }
         let stored = reports[&d.digest].as_ref();
-        let findings = stored.map_or(&[][..], |s| &s.findings[..]);
+        let (findings, suppressed) = crate::gate::split_by_vex(
+            stored.map_or(&[][..], |s| &s.findings[..]),
+            &vex,
+            Some(&d.application),
+            &d.digest,
+            &mut Default::default(),
+        );
         if let Some(sev) = filter.severity
             && !findings.iter().any(|f| f.severity == sev)
         {
@@ -183,8 +194,9 @@ pub async fn deployed(
             scanned_at: stored
                 .and_then(|s| s.finished_at)
                 .map(vigil_policy::time::format),
-            summary: ScanSummary::of(findings),
-            blocked: blocked_count(&evaluator, findings),
+            summary: ScanSummary::of(findings.iter().copied()),
+            blocked: blocked_count(&evaluator, &findings),
+            suppressed: suppressed.len(),
             deployed_time: d.at,
         });
     }

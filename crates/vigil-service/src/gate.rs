@@ -12,6 +12,7 @@ use vigil_vulndb::{Severity, VulnId};
 use crate::Error;
 use crate::scan::{ScanOptions, resolve_digest};
 use crate::stored::{Stored, StoredFinding};
+use crate::vex::{UnusedStatement, VexSet};
 
 /// What the gate reads, kept between requests (the server answers the gate for the same
 /// few images many times a second, and every database round trip costs more than the
@@ -30,6 +31,7 @@ pub struct GateCache {
     reports: Locked<std::collections::HashMap<i64, std::sync::Arc<Stored>>>,
     heads: Locked<std::collections::HashMap<String, (std::time::Instant, i64)>>,
     policies: Locked<Option<(std::time::Instant, std::sync::Arc<vigil_policy::Policies>)>>,
+    vex: Locked<Option<(std::time::Instant, std::sync::Arc<VexSet>)>>,
     targets: Locked<
         std::collections::HashMap<(String, String), (std::time::Instant, vigil_policy::Target)>,
     >,
@@ -61,6 +63,7 @@ impl GateCache {
     /// Forgets everything but the reports: after a change of policies or entities.
     pub fn forget(&self) {
         *self.policies.lock() = None;
+        *self.vex.lock() = None;
         self.targets.lock().clear();
         self.heads.lock().clear();
     }
@@ -83,6 +86,19 @@ impl GateCache {
             *self.policies.lock() = Some((std::time::Instant::now(), p.clone()));
         }
         Ok(p)
+    }
+
+    async fn vex(&self, db: &dyn Database) -> Result<std::sync::Arc<VexSet>, Error> {
+        if let Some((at, v)) = &*self.vex.lock()
+            && self.fresh(*at)
+        {
+            return Ok(v.clone());
+        }
+        let v = std::sync::Arc::new(VexSet::load(db).await?);
+        if !self.ttl.is_zero() {
+            *self.vex.lock() = Some((std::time::Instant::now(), v.clone()));
+        }
+        Ok(v)
     }
 
     async fn target(
@@ -187,6 +203,9 @@ pub struct GateFinding {
     pub rule: Option<serde_json::Value>,
     pub explanation: String,
     pub expired: Vec<serde_json::Value>,
+    /// The VEX statement that suppressed it (verdict `suppressed`, SPEC 5.6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vex: Option<vigil_scan::VexNote>,
 }
 
 /// The alias kept for explanations: every finding is a [`GateFinding`].
@@ -206,8 +225,50 @@ impl GateFinding {
             rule: outcome.rule.as_ref().map(to_json),
             explanation: outcome.to_string(),
             expired: outcome.expired.iter().map(to_json).collect(),
+            vex: None,
         }
     }
+
+    /// A finding a VEX statement suppressed: no rule looked at it.
+    pub(crate) fn suppressed(f: &StoredFinding, note: vigil_scan::VexNote) -> Self {
+        Self {
+            id: f.id.clone(),
+            aliases: f.aliases.clone(),
+            severity: f.severity,
+            package: format!("{}/{}", f.package.ecosystem, f.package.name),
+            version: f.package.version.clone(),
+            fix_state: f.fix_state,
+            fixed_version: f.fixed_version.clone(),
+            verdict: Verdict::Suppressed,
+            rule: None,
+            explanation: format!("suppressed: {}", note.sentence()),
+            expired: Vec::new(),
+            vex: Some(note),
+        }
+    }
+}
+
+/// The findings of image `digest` split by the VEX statements in force for `application`:
+/// those that stay (for the policy) and those suppressed, with the statements used.
+pub(crate) fn split_by_vex<'f>(
+    findings: &'f [StoredFinding],
+    vex: &VexSet,
+    application: Option<&str>,
+    digest: &str,
+    used: &mut std::collections::HashSet<crate::vex::StatementKey>,
+) -> (
+    Vec<&'f StoredFinding>,
+    Vec<(&'f StoredFinding, vigil_scan::VexNote)>,
+) {
+    let mut active = Vec::with_capacity(findings.len());
+    let mut suppressed = Vec::new();
+    for f in findings {
+        match f.vex(vex, application, digest, used) {
+            Some(note) => suppressed.push((f, note)),
+            None => active.push(f),
+        }
+    }
+    (active, suppressed)
 }
 
 fn to_json<T: Serialize>(v: &T) -> serde_json::Value {
@@ -243,6 +304,9 @@ pub struct GateReport {
     pub unscanned_rule: Option<serde_json::Value>,
     pub blocking: Vec<GateFinding>,
     pub expired: Vec<serde_json::Value>,
+    /// Findings VEX statements suppressed (SPEC 5.6): the policy did not count them.
+    #[serde(default)]
+    pub suppressed: usize,
 }
 
 /// The gate (SPEC 7.4): the latest completed scan of the image's digest, evaluated under
@@ -276,7 +340,15 @@ pub async fn gate_cached(
     let evaluator = Evaluator::new(&policies, &target, now);
     let state = stored.as_ref().map_or(ScanState::Missing, |s| s.state());
     let findings: &[StoredFinding] = stored.as_ref().map_or(&[], |s| &s.findings);
-    let decision = evaluator.gate(state, findings.iter().map(StoredFinding::as_ref));
+    let vex = cache.vex(db).await?;
+    let (active, suppressed) = split_by_vex(
+        findings,
+        &vex,
+        Some(request.application),
+        &digest,
+        &mut Default::default(),
+    );
+    let decision = evaluator.gate(state, active.iter().map(|f| f.as_ref()));
 
     let mut report = GateReport {
         application: target.application.to_string(),
@@ -300,9 +372,10 @@ pub async fn gate_cached(
         blocking: decision
             .blocking
             .iter()
-            .map(|b| GateFinding::new(&findings[b.index], &b.outcome))
+            .map(|b| GateFinding::new(active[b.index], &b.outcome))
             .collect(),
         expired: decision.expired.iter().map(to_json).collect(),
+        suppressed: suppressed.len(),
     };
     if request.rollback {
         let deployment = db
@@ -350,6 +423,10 @@ pub struct Explanation {
     pub decision: Decision,
     pub findings: Vec<ExplainedFinding>,
     pub unmatched_rules: Vec<serde_json::Value>,
+    /// VEX statements in force for the application that suppress none of the findings
+    /// (their products match none of this image's findings).
+    #[serde(default)]
+    pub unused_vex: Vec<UnusedStatement>,
 }
 
 /// Explains the gate's view of `image` (a digest or a reference) for (application,
@@ -370,15 +447,25 @@ pub async fn explain(
     let evaluator = Evaluator::new(&policies, &target, now);
     let state = stored.as_ref().map_or(ScanState::Missing, Stored::state);
     let findings: &[StoredFinding] = stored.as_ref().map_or(&[], |s| &s.findings);
+    let vex = VexSet::load(db).await?;
+    let mut used = std::collections::HashSet::new();
+    let (active, _) = split_by_vex(findings, &vex, Some(application), &digest, &mut used);
     let decision = evaluator
-        .gate(state, findings.iter().map(StoredFinding::as_ref))
+        .gate(state, active.iter().map(|f| f.as_ref()))
         .decision;
+    let mut used_again = std::collections::HashSet::new();
     let explained = findings
         .iter()
-        .map(|f| GateFinding::new(f, &evaluator.evaluate(&f.as_ref())))
+        .map(
+            |f| match f.vex(&vex, Some(application), &digest, &mut used_again) {
+                Some(note) => GateFinding::suppressed(f, note),
+                None => GateFinding::new(f, &evaluator.evaluate(&f.as_ref())),
+            },
+        )
         .collect();
+    let unused_vex = vex.unused(Some(application), &used);
     let unmatched = evaluator
-        .unmatched(findings.iter().map(StoredFinding::as_ref))
+        .unmatched(active.iter().map(|f| f.as_ref()))
         .iter()
         .map(to_json)
         .collect();
@@ -400,11 +487,12 @@ pub async fn explain(
         decision,
         findings: explained,
         unmatched_rules: unmatched,
+        unused_vex,
     })
 }
 
 /// Blocked findings of a stored scan under `evaluator` (for `deployed`).
-pub(crate) fn blocked_count(evaluator: &Evaluator<'_>, findings: &[StoredFinding]) -> usize {
+pub(crate) fn blocked_count(evaluator: &Evaluator<'_>, findings: &[&StoredFinding]) -> usize {
     findings
         .iter()
         .filter(|f| evaluator.evaluate(&f.as_ref()).verdict == Verdict::Blocked)

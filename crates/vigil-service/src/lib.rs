@@ -24,6 +24,7 @@ pub mod notify;
 pub mod rematch;
 pub mod scan;
 mod stored;
+pub mod vex;
 
 pub use ci::{CiOutcome, CiScan, Retry, ci_scan};
 pub use deployed::{DeployedFilter, DeployedRow, DeployedSort, Page, deploy_record, deployed};
@@ -82,6 +83,10 @@ pub enum Error {
         digest: String,
         problem: String,
     },
+    #[error("{0}")]
+    BadVex(String),
+    #[error("stored VEX document {id} cannot be read: {problem}")]
+    BadStoredVex { id: i64, problem: String },
     /// A platform store failure: unknown names, bad digests, database errors.
     #[error(transparent)]
     Platform(#[from] vigil_store::platform::Error),

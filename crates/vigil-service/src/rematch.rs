@@ -59,6 +59,15 @@ impl RematchSummary {
     }
 }
 
+/// What a whole re-match pass reads once.
+#[derive(Clone, Copy)]
+struct Pass<'a> {
+    policies: &'a vigil_policy::Policies,
+    vex: &'a crate::vex::VexSet,
+    version: &'a str,
+    now: SystemTime,
+}
+
 /// The event kind of a deployment that gained blocked findings.
 pub const FINDING_BLOCKED: &str = "finding.blocked";
 
@@ -69,14 +78,18 @@ pub const FINDING_BLOCKED: &str = "finding.blocked";
 /// "finding.blocked", "at": RFC 3339, "application", "environment", "cluster", "image", "digest",
 /// "db_version", "previous_scan_id", "findings": [GateFinding with verdict "blocked"]}`.
 fn events_for(
+    pass: &Pass<'_>,
     deployments: &[&Deployment],
-    policies: &vigil_policy::Policies,
     head: &vigil_store::platform::Scan,
-    version: &str,
     report: &Value,
     gained: &BTreeSet<String>,
-    now: SystemTime,
 ) -> Result<Vec<NewEvent>, Error> {
+    let Pass {
+        policies,
+        vex,
+        version,
+        now,
+    } = *pass;
     if deployments.is_empty() || gained.is_empty() {
         return Ok(Vec::new());
     }
@@ -96,6 +109,16 @@ fn events_for(
         let evaluator = Evaluator::new(policies, &target, now);
         let blocked: Vec<GateFinding> = fresh
             .iter()
+            // A finding a VEX statement suppresses for the application is no news.
+            .filter(|f| {
+                f.vex(
+                    vex,
+                    Some(&d.application),
+                    &head.digest,
+                    &mut Default::default(),
+                )
+                .is_none()
+            })
             .filter_map(|f| {
                 let outcome = evaluator.evaluate(&f.as_ref());
                 (outcome.verdict == Verdict::Blocked).then(|| GateFinding::new(f, &outcome))
@@ -190,6 +213,7 @@ pub async fn rematch(
         deployed.entry(d.digest.as_str()).or_default().push(d);
     }
     let policies = db.policies().await?;
+    let vex = crate::vex::VexSet::load(db).await?;
     for head in db.latest_completed_scans().await? {
         if head.db_version.as_deref() == Some(version.as_str()) {
             continue;
@@ -209,16 +233,20 @@ pub async fn rematch(
         let (before, after) = (keys(&old), keys(&new_json));
         let gained: BTreeSet<String> = after.difference(&before).cloned().collect();
         let lost: Vec<String> = before.difference(&after).cloned().collect();
+        let pass = Pass {
+            policies: &policies,
+            vex: &vex,
+            version: &version,
+            now,
+        };
         let events = events_for(
+            &pass,
             deployed
                 .get(head.digest.as_str())
                 .map_or(&[][..], |d| &d[..]),
-            &policies,
             &head,
-            &version,
             &new_json,
             &gained,
-            now,
         )?;
         let gained: Vec<String> = gained.into_iter().collect();
         summary.images += 1;

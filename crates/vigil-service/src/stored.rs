@@ -42,6 +42,10 @@ pub(crate) struct StoredPackage {
     pub ecosystem: String,
     pub name: String,
     pub version: String,
+    #[serde(default)]
+    pub source_name: Option<String>,
+    #[serde(default)]
+    pub source_version: Option<String>,
 }
 
 impl StoredFinding {
@@ -52,6 +56,32 @@ impl StoredFinding {
             severity: self.severity,
             has_fix: self.fix_state == FixState::Fixed,
         }
+    }
+
+    /// The VEX statement that suppresses it in image `digest` for `application`, if any
+    /// (SPEC 5.6); the deciding statement is recorded in `used`.
+    pub fn vex(
+        &self,
+        vex: &crate::vex::VexSet,
+        application: Option<&str>,
+        digest: &str,
+        used: &mut std::collections::HashSet<crate::vex::StatementKey>,
+    ) -> Option<vigil_scan::VexNote> {
+        let ids: Vec<&str> = std::iter::once(&self.id)
+            .chain(&self.aliases)
+            .map(VulnId::as_str)
+            .collect();
+        let p = &self.package;
+        let target = vigil_sbom::vex::FindingTarget {
+            digest: Some(digest),
+            ids: &ids,
+            ecosystem: &p.ecosystem,
+            name: &p.name,
+            version: &p.version,
+            source_name: p.source_name.as_deref(),
+            source_version: p.source_version.as_deref(),
+        };
+        vex.suppression(application, &target, used)
     }
 
     /// Whether `id` is the finding's id or one of its aliases.
@@ -119,7 +149,7 @@ pub struct ScanSummary {
 }
 
 impl ScanSummary {
-    pub(crate) fn of(findings: &[StoredFinding]) -> Self {
+    pub(crate) fn of<'f>(findings: impl IntoIterator<Item = &'f StoredFinding>) -> Self {
         let mut s = Self::default();
         for f in findings {
             s.total += 1;

@@ -60,6 +60,9 @@ pub enum Command {
     /// Notifications: deployed images that gained findings the policy blocks (list, deliver)
     #[command(subcommand)]
     Events(cmd::events::EventsCommand),
+    /// VEX documents: statements that findings do not apply (import, list, remove)
+    #[command(subcommand)]
+    Vex(cmd::vex::VexCommand),
     /// Show the effective configuration
     #[command(subcommand)]
     Config(cmd::config::ConfigCommand),

@@ -472,6 +472,13 @@ pub async fn scan(
                     @if !blocking.is_empty() {
                         ul.because { @for f in blocking { li { code { (text(f, "id")) } " in " (text(f, "package")) ": " (text(f, "explanation")) } } }
                     }
+                    @let suppressed = ex["findings"].as_array().into_iter().flatten().filter(|f| text(f, "verdict") == "suppressed").count();
+                    @if suppressed > 0 { p #vex-suppressed { (suppressed) " finding(s) suppressed by VEX statements: the policy does not count them (see the Verdict column)." } }
+                    @let unused: Vec<&Value> = ex["unused_vex"].as_array().into_iter().flatten().collect();
+                    @if !unused.is_empty() {
+                        details #vex-unused { summary { (unused.len()) " VEX statement(s) in force here cover none of these findings" }
+                            ul { @for u in unused { li { (text(u, "document")) " #" (u["statement"]) ": " code { (text(u, "vulnerability")) } " " (text(u, "status")) " for " (u["products"].as_array().into_iter().flatten().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")) } } } }
+                    }
                 }
                 Some(Err(e)) => { p.error role="alert" { (e.to_string()) } }
                 None => { p.muted { "Choose an application and an environment to see the gate's verdict." } }
@@ -540,7 +547,8 @@ fn findings(report: &Value, verdicts: &HashMap<(String, String), &Value>) -> Mar
                                         td { code { (id) } @for a in f["aliases"].as_array().into_iter().flatten().filter_map(Value::as_str).take(3) { br; small.muted { (a) } } }
                                         td { (badge(text(f, "severity"))) }
                                         td { @match f["fixed_version"].as_str() { Some(v) => { "fixed in " code { (v) } } None => { span.muted { (text(f, "fix_state").replace('_', " ")) } } } }
-                                        td { @match v { Some(v) => { span class={"verdict verdict-" (text(v, "verdict"))} title=(text(v, "explanation")) { (text(v, "verdict")) } } None => { span.muted { "—" } } } }
+                                        td { @match v { Some(v) => { span class={"verdict verdict-" (text(v, "verdict"))} title=(text(v, "explanation")) { (text(v, "verdict")) }
+                                            @if text(v, "verdict") == "suppressed" { br; small.vex { (text(v, "explanation")) @if let Some(d) = v["vex"]["detail"].as_str() { ": " (d) } } } } None => { span.muted { "—" } } } }
                                         td.summary { (text(f, "summary")) }
                                     }
                                 }

@@ -21,6 +21,7 @@ pub enum Kind {
     DatabaseVersion,
     Scope,
     Token,
+    Vex,
 }
 
 impl Kind {
@@ -39,6 +40,7 @@ impl Kind {
             Self::DatabaseVersion => "database version",
             Self::Scope => "scope",
             Self::Token => "token",
+            Self::Vex => "VEX document",
         }
     }
 }

@@ -35,8 +35,8 @@ pub use policy::{AuditFilter, PolicyEdit};
 pub use types::{
     CompletedScan, Delivery, DeliveryState, Deployment, DeploymentFilter, Environment, Event,
     IllegalTransition, InstallEvent, InstallLogLine, InstallStart, IntegrationState,
-    IntegrationStatus, NewDeployment, NewEvent, NewToken, Pipeline, Rematch, Role, Scan,
-    ScanCounts, ScanFilter, ScanState, Token,
+    IntegrationStatus, NewDeployment, NewEvent, NewToken, NewVex, Pipeline, Rematch, Role, Scan,
+    ScanCounts, ScanFilter, ScanState, Token, Vex,
 };
 
 /// The platform store: one implementation per backend (STYLE.md, as atuin's database trait).
@@ -162,6 +162,13 @@ pub trait Platform: Send + Sync {
         within: Option<&[String]>,
         limit: u32,
     ) -> Result<Vec<Event>, Error>;
+    /// Stores a VEX document; the same bytes at the same scope again are refused as a
+    /// duplicate (named by its digest).
+    async fn add_vex(&self, vex: &NewVex, at: SystemTime) -> Result<Vex, Error>;
+    /// Every stored VEX document, oldest first (import order decides ties, SPEC 5.6).
+    async fn vex_documents(&self) -> Result<Vec<Vex>, Error>;
+    /// Removes a VEX document; false when there was none with that id.
+    async fn remove_vex(&self, id: i64) -> Result<bool, Error>;
     /// Claims the delivery due longest (`next_at` passed, not delivered, not held by
     /// another sender) until `lease_until`; `None` when nothing is due.
     async fn claim_delivery(

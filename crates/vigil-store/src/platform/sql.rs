@@ -1193,6 +1193,95 @@ macro_rules! platform_impl {
                 Ok(events)
             }
 
+            async fn add_vex(&self, vex: &NewVex, at: SystemTime) -> Result<Vex, Error> {
+                if let Some(app) = &vex.application {
+                    validate::name(Kind::Application, app)?;
+                }
+                validate::report(&vex.statements)?;
+                let mut tx = begin_write(&self.pool).await.map_err(db("import VEX"))?;
+                if let Some(app) = &vex.application {
+                    if !exists(&mut tx, "SELECT 1 FROM applications WHERE name = $1", app).await? {
+                        return Err(unknown(Kind::Application, app));
+                    }
+                }
+                let seen: Option<i64> = sqlx::query_scalar(
+                    "SELECT id FROM vex_documents WHERE digest = $1 \
+                     AND (application = $2 OR (application IS NULL AND $2 IS NULL))",
+                )
+                .bind(&vex.digest)
+                .bind(vex.application.as_deref())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db("import VEX"))?;
+                if let Some(id) = seen {
+                    return Err(Error::Duplicate {
+                        kind: Kind::Vex,
+                        name: format!("{} (document {id}, {})", vex.name, vex.digest),
+                    });
+                }
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO vex_documents (application, name, format, document_id, author, \
+                     digest, imported_at, imported_by, statements) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                )
+                .bind(vex.application.as_deref())
+                .bind(&vex.name)
+                .bind(&vex.format)
+                .bind(vex.document_id.as_deref())
+                .bind(vex.author.as_deref())
+                .bind(&vex.digest)
+                .bind(to_unix(at))
+                .bind(&vex.imported_by)
+                .bind(&vex.statements)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(or_constraint("import VEX", || {
+                    unknown(Kind::Application, vex.application.as_deref().unwrap_or(""))
+                }))?;
+                tx.commit().await.map_err(db("import VEX"))?;
+                Ok(Vex {
+                    id,
+                    imported_at: from_unix(to_unix(at)),
+                    doc: vex.clone(),
+                })
+            }
+
+            async fn vex_documents(&self) -> Result<Vec<Vex>, Error> {
+                let rows = sqlx::query(
+                    "SELECT id, imported_at, application, name, format, document_id, author, \
+                     digest, imported_by, statements FROM vex_documents ORDER BY id",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db("read VEX documents"))?;
+                Ok(rows
+                    .iter()
+                    .map(|r| Vex {
+                        id: r.get(0),
+                        imported_at: from_unix(r.get(1)),
+                        doc: NewVex {
+                            application: r.get(2),
+                            name: r.get(3),
+                            format: r.get(4),
+                            document_id: r.get(5),
+                            author: r.get(6),
+                            digest: r.get(7),
+                            imported_by: r.get(8),
+                            statements: r.get(9),
+                        },
+                    })
+                    .collect())
+            }
+
+            async fn remove_vex(&self, id: i64) -> Result<bool, Error> {
+                let done = sqlx::query("DELETE FROM vex_documents WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db("remove VEX document"))?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn claim_delivery(
                 &self,
                 lease_until: SystemTime,

@@ -516,3 +516,30 @@ pub struct Delivery {
     pub at: SystemTime,
     pub payload: String,
 }
+
+/// A VEX document to store (SPEC 5.6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewVex {
+    /// `None`: global; else the application it applies to.
+    pub application: Option<String>,
+    /// The file name it was imported from.
+    pub name: String,
+    /// `openvex` or `cyclonedx`.
+    pub format: String,
+    /// The document's own id (OpenVEX `@id`, CycloneDX `serialNumber`).
+    pub document_id: Option<String>,
+    pub author: Option<String>,
+    /// `sha256:` of the document's bytes.
+    pub digest: String,
+    pub imported_by: String,
+    /// The normalised statements, JSON.
+    pub statements: String,
+}
+
+/// A stored VEX document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vex {
+    pub id: i64,
+    pub imported_at: SystemTime,
+    pub doc: NewVex,
+}

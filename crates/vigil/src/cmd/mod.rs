@@ -14,6 +14,7 @@ pub mod sbom;
 pub mod scan;
 pub mod serve;
 pub mod version;
+pub mod vex;
 
 use crate::cli::{Cli, Command};
 use crate::exit::ExitStatus;
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Version(cmd) => version::run(cmd),
         Command::Db(cmd) => db::run(cmd),
         Command::Events(cmd) => events::run(cmd),
+        Command::Vex(cmd) => vex::run(cmd),
         Command::Config(cmd) => config::run(cmd),
         Command::Cluster(cmd) => platform::cluster(cmd),
         Command::Env(cmd) => platform::env(cmd),

@@ -126,6 +126,21 @@ impl Client {
         self.send_json("POST", self.agent.post(self.url(path)), path, body)
     }
 
+    /// `POST path?query` with `body` as it is (a document) -> `T`.
+    pub fn post_bytes<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, Option<String>)],
+        body: Vec<u8>,
+    ) -> anyhow::Result<T> {
+        let req = self
+            .agent
+            .post(self.url(path))
+            .header("Authorization", self.bearer())
+            .header("Content-Type", "application/json");
+        self.answer("POST", path, with_query(req, query).send(body))
+    }
+
     /// `PUT path` with a JSON body -> `T`.
     pub fn put<B: Serialize, T: DeserializeOwned>(
         &self,
@@ -271,10 +286,10 @@ fn ca_certificates(path: &std::path::Path) -> anyhow::Result<Vec<ureq::tls::Cert
 }
 
 /// The query parameters that have a value, percent-encoded by ureq.
-fn with_query(
-    req: ureq::RequestBuilder<ureq::typestate::WithoutBody>,
+fn with_query<B>(
+    req: ureq::RequestBuilder<B>,
     query: &[(&str, Option<String>)],
-) -> ureq::RequestBuilder<ureq::typestate::WithoutBody> {
+) -> ureq::RequestBuilder<B> {
     query
         .iter()
         .filter_map(|(k, v)| Some((*k, v.as_deref()?)))

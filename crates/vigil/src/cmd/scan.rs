@@ -38,6 +38,10 @@ pub struct ScanArgs {
     /// Only report findings that have a fixed version
     #[arg(long)]
     pub ignore_unfixed: bool,
+    /// Also apply this OpenVEX or CycloneDX VEX document (repeatable); the store's global
+    /// VEX documents always apply. Suppressed findings are listed apart, not counted
+    #[arg(long, value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -85,6 +89,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
         Err(vigil_service::Error::EmptyDatabase) => return empty_error(),
         other => other.context("cannot read advisories from the vulnerability database")?,
     };
+    apply_vex(&mut report, &args.vex, &store)?;
     report.filter(&args.severity, args.ignore_unfixed);
 
     let write = |out: &mut dyn Write| -> anyhow::Result<()> {
@@ -119,4 +124,49 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Clean
     })
+}
+
+/// Moves the findings that the store's global VEX documents and the `--vex` files suppress
+/// into `report.suppressed` (SPEC 5.6); a `--vex` statement that covers none of this
+/// image's findings is reported on stderr.
+fn apply_vex(
+    report: &mut vigil_scan::Report,
+    files: &[PathBuf],
+    store: &crate::config::Store,
+) -> anyhow::Result<()> {
+    let mut vex = store.block_on(vigil_service::vex::VexSet::load(store.db()))?;
+    for file in files {
+        let bytes =
+            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let doc = vigil_sbom::vex::read(&bytes, &file.display().to_string())?;
+        vex.add_file(&file.display().to_string(), doc);
+    }
+    if vex.is_empty() {
+        return Ok(());
+    }
+    let digest = report.image.manifest_digest.clone();
+    let mut used = std::collections::HashSet::new();
+    report.suppress(|f| {
+        let ids: Vec<&str> = f.ids().map(|v| v.as_str()).collect();
+        let target = vigil_service::vex::target_of(digest.as_deref(), &ids, &f.package);
+        vex.suppression(None, &target, &mut used)
+    });
+    let given: Vec<_> = vex
+        .unused(None, &used)
+        .into_iter()
+        .filter(|u| u.document_id.is_none())
+        .collect();
+    let mut err = std::io::stderr().lock();
+    for u in given {
+        writeln!(
+            err,
+            "warning: {} statement #{} ({} {}) covers no finding of this image: {}",
+            u.document,
+            u.statement,
+            u.vulnerability,
+            u.status,
+            u.products.join(", ")
+        )?;
+    }
+    Ok(())
 }

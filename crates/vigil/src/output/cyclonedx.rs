@@ -105,12 +105,20 @@ pub fn write(out: &mut dyn Write, report: &Report) -> io::Result<()> {
         }));
     }
 
-    let vulnerabilities: Vec<Value> = report
+    let mut vulnerabilities: Vec<Value> = report
         .findings
         .iter()
         .enumerate()
         .map(|(i, f)| vulnerability(i, f, &refs))
         .collect();
+    // VEX-suppressed findings keep their entry, with the statement as the analysis.
+    let n = vulnerabilities.len();
+    vulnerabilities.extend(report.suppressed.iter().enumerate().map(|(i, s)| {
+        let mut v = vulnerability(n + i, &s.finding, &refs);
+        v["analysis"] = vex_analysis(&s.vex);
+        v["affects"][0]["versions"][0]["status"] = json!("unaffected");
+        v
+    }));
 
     let mut meta_props = vec![prop(
         "vigil:coverage:complete",
@@ -211,4 +219,44 @@ fn vulnerability(i: usize, f: &Finding, refs: &HashMap<(&str, &str, &str), Strin
         _ => {}
     }
     v
+}
+
+/// A VEX statement as a CycloneDX `analysis`: `not_affected` stays, `fixed` is `resolved`;
+/// OpenVEX justifications map to CycloneDX's (`vulnerable_code_not_in_execute_path` is
+/// `code_not_reachable`, ...); the statement is named in `detail`.
+fn vex_analysis(v: &vigil_scan::VexNote) -> Value {
+    let state = if v.status == "fixed" {
+        "resolved"
+    } else {
+        "not_affected"
+    };
+    let justification = v.justification.as_deref().and_then(|j| {
+        Some(match j {
+            "code_not_present"
+            | "code_not_reachable"
+            | "requires_configuration"
+            | "requires_dependency"
+            | "requires_environment"
+            | "protected_by_compiler"
+            | "protected_at_runtime"
+            | "protected_at_perimeter"
+            | "protected_by_mitigating_control" => j,
+            "component_not_present" | "vulnerable_code_not_present" => "code_not_present",
+            "vulnerable_code_not_in_execute_path" => "code_not_reachable",
+            "vulnerable_code_cannot_be_controlled_by_adversary"
+            | "inline_mitigations_already_exist" => "protected_by_mitigating_control",
+            _ => return None,
+        })
+    });
+    let mut detail = v.sentence();
+    if let Some(d) = &v.detail {
+        detail = format!("{detail}: {d}");
+    }
+    let mut a = json!({ "state": state, "detail": detail });
+    if let Some(j) = justification
+        && state == "not_affected"
+    {
+        a["justification"] = json!(j);
+    }
+    a
 }

@@ -80,16 +80,23 @@ fn rule(f: &Finding) -> Value {
 
 pub fn write(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     let mut rules: BTreeMap<&str, (usize, Value)> = BTreeMap::new();
-    for f in &report.findings {
+    // Findings VEX suppressed are results too, with an accepted external suppression
+    // (SARIF 2.1.0 3.35): code scanning UIs show them as dismissed, with the reason.
+    let all: Vec<(&Finding, Option<&vigil_scan::VexNote>)> = report
+        .findings
+        .iter()
+        .map(|f| (f, None))
+        .chain(report.suppressed.iter().map(|s| (&s.finding, Some(&s.vex))))
+        .collect();
+    for (f, _) in &all {
         let next = rules.len();
         rules
             .entry(f.id.as_str())
             .or_insert_with(|| (next, rule(f)));
     }
-    let results: Vec<Value> = report
-        .findings
+    let results: Vec<Value> = all
         .iter()
-        .map(|f| {
+        .map(|(f, vex)| {
             let p = &f.package;
             let message = format!(
                 "{} {} in {}: {} {}. {}",
@@ -100,7 +107,7 @@ pub fn write(out: &mut dyn Write, report: &Report) -> io::Result<()> {
                 p.version,
                 fix_sentence(f)
             );
-            json!({
+            let mut result = json!({
                 "ruleId": f.id.as_str(),
                 "ruleIndex": rules[f.id.as_str()].0,
                 "level": level(f.severity),
@@ -120,7 +127,16 @@ pub fn write(out: &mut dyn Write, report: &Report) -> io::Result<()> {
                     "fixedVersion": f.fixed_version, "fixState": f.fix_state.as_str(),
                     "purl": p.purl, "layer": p.layer,
                 },
-            })
+            });
+            if let Some(v) = vex {
+                result["suppressions"] = json!([{
+                    "kind": "external",
+                    "status": "accepted",
+                    "justification": v.sentence(),
+                    "properties": { "vex": v },
+                }]);
+            }
+            result
         })
         .collect();
     let mut rules: Vec<(usize, Value)> = rules.into_values().collect();

@@ -95,6 +95,25 @@ pub fn write_scan(out: &mut dyn Write, report: &Report, color: bool) -> io::Resu
             }
         }
     }
+    if !report.suppressed.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Suppressed by VEX ({}), not counted:",
+            report.suppressed.len()
+        )?;
+        for sf in &report.suppressed {
+            let f = &sf.finding;
+            writeln!(
+                out,
+                "  {:<20} {} {}: {}",
+                f.id,
+                f.package.name,
+                f.package.version,
+                sf.vex.sentence()
+            )?;
+        }
+    }
     let s = &report.summary;
     writeln!(out)?;
     writeln!(

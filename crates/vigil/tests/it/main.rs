@@ -16,3 +16,4 @@ mod sbom;
 mod scan;
 mod serve;
 mod ui;
+mod vex;
