@@ -167,18 +167,23 @@ for i, (pkg, fixed) in enumerate([("expat", "2.5.0-1+deb12u6"), ("tar", "1.34+df
 PY
 
 # import_into SNAPSHOT LABEL: a fresh copy of SNAPSHOT (no vigil runs now), the late feed
-# imported into it; prints the wall time; keeps stderr in $WORK/LABEL.err.
+# imported into it; prints "WALL_S CPU_S" (CPU: user + system, from GNU time; on a shared
+# machine it moves less than the wall time); keeps stderr in $WORK/LABEL.err.
 import_into() {
   rm -rf "$WORK/run"
   cp -a "$1" "$WORK/run"
   sync
-  local t0=$EPOCHREALTIME
-  VIGIL_DATA_DIR="$WORK/run" "$VIGIL" db import --source late "$WORK/late" >/dev/null 2>"$WORK/$2.err"
-  calc '%.3f' "$EPOCHREALTIME - $t0"
+  local t0=$EPOCHREALTIME wall
+  VIGIL_DATA_DIR="$WORK/run" /usr/bin/time -f '%U %S' -o "$WORK/$2.time" \
+    "$VIGIL" db import --source late "$WORK/late" >/dev/null 2>"$WORK/$2.err"
+  wall=$(calc '%.3f' "$EPOCHREALTIME - $t0")
+  echo "$wall $(awk '{printf "%.3f", $1 + $2}' "$WORK/$2.time")"
 }
-full=(); empty=()
+full=(); empty=(); full_cpu=(); empty_cpu=()
+echo "load average before the timed imports: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for ((r = 1; r <= RUNS; r++)); do
-  full+=("$(import_into "$WORK/snap-full" full-$r)")
+  read -r w c < <(import_into "$WORK/snap-full" full-$r)
+  full+=("$w"); full_cpu+=("$c")
   line="$(grep '^re-matched' "$WORK/full-$r.err" || true)"
   case "$line" in
     "re-matched $COUNT stored image(s) "*) ;;
@@ -188,16 +193,20 @@ for ((r = 1; r <= RUNS; r++)); do
     recorded=$(VIGIL_DATA_DIR="$WORK/run" "$VIGIL" db rematches --limit $((COUNT * 2)) --format json \
       | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
   fi
-  empty+=("$(import_into "$WORK/snap-empty" empty-$r)")
+  read -r w c < <(import_into "$WORK/snap-empty" empty-$r)
+  empty+=("$w"); empty_cpu+=("$c")
   if grep -q '^re-matched' "$WORK/empty-$r.err"; then
     echo "error: the store without scans re-matched something: $(cat "$WORK/empty-$r.err")" >&2; exit 1
   fi
-  echo "run $r: import with $COUNT stored scans ${full[-1]} s, without ${empty[-1]} s" >&2
+  echo "run $r: import with $COUNT stored scans ${full[-1]} s (CPU ${full_cpu[-1]} s), without ${empty[-1]} s (CPU ${empty_cpu[-1]} s)" >&2
 done
+load="$(cut -d' ' -f1-3 /proc/loadavg)"
 m_full=$(median "${full[@]}")
 m_empty=$(median "${empty[@]}")
 t_rematch=$(calc '%.3f' "$m_full - $m_empty")
+c_rematch=$(calc '%.3f' "$(median "${full_cpu[@]}") - $(median "${empty_cpu[@]}")")
 echo "$("$VIGIL" --version), $(nproc) cores; SQLite; $stored stored inventories ($MODE), $recorded re-matches recorded"
 echo "vigil said: $line"
 echo "import of the late feed, medians of $RUNS: $m_full s with the stored scans, $m_empty s without"
 echo "re-match of $stored stored inventories: $t_rematch s = $(calc '%.0f' "$stored / $t_rematch") images/s; $(calc '%.2f' "$t_rematch / $LIMIT_S")x of the $LIMIT_S s limit (whole import: $(calc '%.2f' "$m_full / $LIMIT_S")x)"
+echo "CPU time of the re-match (user + system, medians): $c_rematch s; load average after: $load"

@@ -386,7 +386,7 @@ def variant_layer(origin, sbom, changes, tag):
                 files[dist_info_path(path, nv)] = meta
         elif t == "npm" and path.endswith("/package.json"):
             pkgdir = path[: -len("/package.json")]
-            nm, _, name = pkgdir.rpartition("node_modules/")
+            name = pkgdir.rpartition("node_modules/")[2]
             if nv is None:
                 parent, _, leaf = pkgdir.rpartition("/")
                 files[f"{parent}/.wh.{leaf}"] = b""

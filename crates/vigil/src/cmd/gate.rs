@@ -315,6 +315,17 @@ fn print_explanation(ex: &Explanation, format: Format) -> anyhow::Result<()> {
                     r["action"].as_str().unwrap_or("-")
                 ))?;
             }
+            for u in &ex.unused_vex {
+                say(&format!(
+                    "unused VEX statement: {} #{} {} {} for {} ({}; matches no finding of this image)",
+                    u.document,
+                    u.statement,
+                    u.vulnerability,
+                    u.status,
+                    u.products.join(", "),
+                    u.scope
+                ))?;
+            }
         }
     }
     Ok(())

@@ -502,6 +502,40 @@ fn every_route_with_every_role_matches_the_matrix_and_the_openapi_document() {
             ),
             route(
                 "GET",
+                "/api/v1/events",
+                "/api/v1/events?application=web",
+                None,
+                "viewer",
+                200,
+            ),
+            route(
+                "GET",
+                "/api/v1/rematches",
+                "/api/v1/rematches?limit=5",
+                None,
+                "viewer",
+                200,
+            ),
+            route(
+                "POST",
+                "/api/v1/vex",
+                "/api/v1/vex?application=web&name=matrix.json",
+                None,
+                "admin",
+                201,
+            ),
+            route("GET", "/api/v1/vex", "/api/v1/vex", None, "viewer", 200),
+            // The document just imported is the store's first.
+            route(
+                "DELETE",
+                "/api/v1/vex/{id}",
+                "/api/v1/vex/1",
+                None,
+                "admin",
+                204,
+            ),
+            route(
+                "GET",
                 "/api/v1/db/status",
                 "/api/v1/db/status",
                 None,
@@ -624,6 +658,18 @@ fn every_route_with_every_role_matches_the_matrix_and_the_openapi_document() {
                     .map(|b| serde_json::from_str(&b.to_string().replace("{r}", role)).unwrap());
                 let payload = match (&body, r.template) {
                     (_, "/api/v1/db/import") => Payload::Raw(feed.clone()),
+                    (_, "/api/v1/vex") if r.method == "POST" => Payload::Raw(
+                        json!({
+                            "@context": "https://openvex.dev/ns/v0.2.0",
+                            "@id": "https://example.com/vex/matrix",
+                            "statements": [{"vulnerability": {"name": "CVE-2005-2541"},
+                                "products": [{"@id": "pkg:deb/debian/tar"}],
+                                "status": "not_affected",
+                                "justification": "vulnerable_code_not_in_execute_path"}]
+                        })
+                        .to_string()
+                        .into_bytes(),
+                    ),
                     (Some(b), _) => Payload::Json(b.clone()),
                     (None, _) => Payload::None,
                 };
