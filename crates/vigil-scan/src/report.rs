@@ -165,8 +165,14 @@ pub struct MatchContext {
 /// Matches `inventory` against `advisories` (those the store returned for
 /// [`lookup_keys`]) and assesses coverage.
 pub fn build(inventory: Inventory, advisories: &[Advisory], ctx: &MatchContext) -> Report {
+    build_with(inventory, &Matcher::new(advisories), ctx)
+}
+
+/// [`build`] with a matcher indexed once for many inventories (a re-match pass): it may
+/// hold more advisories than this inventory's lookup keys fetch; packages find only theirs.
+pub fn build_with(inventory: Inventory, matcher: &Matcher<'_>, ctx: &MatchContext) -> Report {
     let packages = matcher_packages(&inventory);
-    let matches = Matcher::new(advisories).match_packages(inventory.distro.as_ref(), &packages);
+    let matches = matcher.match_packages(inventory.distro.as_ref(), &packages);
     let detector_errors: Vec<vigil_matcher::DetectorError> = inventory
         .errors
         .iter()

@@ -21,7 +21,7 @@ use vigil_store::platform::{Deployment, DeploymentFilter, NewEvent, Rematch, dat
 
 use crate::Error;
 use crate::gate::GateFinding;
-use crate::scan::{match_context, match_with};
+use crate::scan::match_context;
 use crate::stored::StoredFinding;
 
 /// What one re-match pass did.
@@ -156,8 +156,11 @@ fn finding_key(f: &StoredFinding) -> String {
     )
 }
 
+/// Stored images re-matched with one read of their advisories.
+const BATCH: usize = 64;
+
 /// A finding's identity across re-matches: `ID ECOSYSTEM/NAME@VERSION`.
-fn keys(report: &Value) -> BTreeSet<String> {
+fn keys_of(report: &Value) -> BTreeSet<String> {
     report["findings"]
         .as_array()
         .into_iter()
@@ -214,56 +217,84 @@ pub async fn rematch(
     }
     let policies = db.policies().await?;
     let vex = crate::vex::VexSet::load(db).await?;
-    for head in db.latest_completed_scans().await? {
-        if head.db_version.as_deref() == Some(version.as_str()) {
-            continue;
+    let heads: Vec<vigil_store::platform::Scan> = db
+        .latest_completed_scans()
+        .await?
+        .into_iter()
+        .filter(|h| h.db_version.as_deref() != Some(version.as_str()))
+        .collect();
+    let pass = Pass {
+        policies: &policies,
+        vex: &vex,
+        version: &version,
+        now,
+    };
+    // Images of one fleet share most packages: a batch's advisories are read and indexed
+    // once for all its images, instead of once per image (memory stays bounded by BATCH).
+    for batch in heads.chunks(BATCH) {
+        let mut items = Vec::with_capacity(batch.len());
+        for head in batch {
+            let Some(done) = db.scan_report(head.id).await? else {
+                continue;
+            };
+            let bad = |problem: String| Error::BadStoredReport {
+                scan_id: head.id,
+                digest: head.digest.clone(),
+                problem,
+            };
+            let old: Value = done.json().map_err(|e| bad(e.to_string()))?;
+            let inventory = inventory_of(&old).map_err(|e| bad(e.to_string()))?;
+            items.push((head, old, inventory));
         }
-        let Some(done) = db.scan_report(head.id).await? else {
-            continue;
-        };
-        let bad = |problem: String| Error::BadStoredReport {
-            scan_id: head.id,
-            digest: head.digest.clone(),
-            problem,
-        };
-        let old: Value = done.json().map_err(|e| bad(e.to_string()))?;
-        let inventory = inventory_of(&old).map_err(|e| bad(e.to_string()))?;
-        let report = match_with(db, inventory, &ctx).await?;
-        let new_json = serde_json::to_value(&report).map_err(|e| bad(e.to_string()))?;
-        let (before, after) = (keys(&old), keys(&new_json));
-        let gained: BTreeSet<String> = after.difference(&before).cloned().collect();
-        let lost: Vec<String> = before.difference(&after).cloned().collect();
-        let pass = Pass {
-            policies: &policies,
-            vex: &vex,
-            version: &version,
-            now,
-        };
-        let events = events_for(
-            &pass,
-            deployed
-                .get(head.digest.as_str())
-                .map_or(&[][..], |d| &d[..]),
-            &head,
-            &new_json,
-            &gained,
-        )?;
-        let gained: Vec<String> = gained.into_iter().collect();
-        summary.images += 1;
-        summary.events += events.len();
-        summary.rematches.push(
-            db.record_rematch(
-                &head,
-                &version,
-                &new_json.to_string(),
+        let keys: BTreeSet<(String, String)> = items
+            .iter()
+            .flat_map(|(_, _, inv)| vigil_scan::report::lookup_keys(inv))
+            .map(|k| (k.ecosystem, k.name))
+            .collect();
+        let keys: Vec<(String, String)> = keys.into_iter().collect();
+        let advisories: Vec<vigil_vulndb::Advisory> = db
+            .advisories_for(&keys)
+            .await?
+            .into_iter()
+            .map(|s| s.advisory)
+            .collect();
+        let matcher = vigil_matcher::Matcher::new(&advisories);
+        for (head, old, inventory) in items {
+            let report = vigil_scan::report::build_with(inventory, &matcher, &ctx);
+            let new_json = serde_json::to_value(&report).map_err(|e| Error::BadStoredReport {
+                scan_id: head.id,
+                digest: head.digest.clone(),
+                problem: e.to_string(),
+            })?;
+            let (before, after) = (keys_of(&old), keys_of(&new_json));
+            let gained: BTreeSet<String> = after.difference(&before).cloned().collect();
+            let lost: Vec<String> = before.difference(&after).cloned().collect();
+            let events = events_for(
+                &pass,
+                deployed
+                    .get(head.digest.as_str())
+                    .map_or(&[][..], |d| &d[..]),
+                head,
+                &new_json,
                 &gained,
-                &lost,
-                &events,
-                webhooks,
-                now,
-            )
-            .await?,
-        );
+            )?;
+            let gained: Vec<String> = gained.into_iter().collect();
+            summary.images += 1;
+            summary.events += events.len();
+            summary.rematches.push(
+                db.record_rematch(
+                    head,
+                    &version,
+                    &new_json.to_string(),
+                    &gained,
+                    &lost,
+                    &events,
+                    webhooks,
+                    now,
+                )
+                .await?,
+            );
+        }
     }
     Ok(summary)
 }

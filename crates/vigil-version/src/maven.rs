@@ -19,8 +19,11 @@
 //! - Everything is a version to Maven; only the empty string (and whitespace) is refused here.
 //!   Versions that start with a qualifier or with a zero that normalisation trims are ordered
 //!   as Maven does, but Maven's order is not transitive there (`ga` > `ga-alpha` >
-//!   `alphaalpha` > `ga`; `0.snapshot0` < `0` < `0sp0` < `0.snapshot0`). Versions that start
-//!   with a non-zero number are totally ordered (checked by the property tests).
+//!   `alphaalpha` > `ga`; `0.snapshot0` < `0` < `0sp0` < `0.snapshot0`), nor where a
+//!   qualifier right after a `.` meets a `-` or digit-to-letter list at the same place
+//!   (`3.sp` > `3` > `3-alpha`, yet `3.sp` < `3-alpha`: Maven's "1.any < 1-1"). Versions that
+//!   start with a non-zero number and have no qualifier right after a `.` are totally
+//!   ordered (checked by the property tests).
 
 use std::cmp::Ordering;
 

@@ -23,7 +23,9 @@ fn strategy(scheme: Scheme) -> &'static str {
         // Versions start with a non-zero number: ComparableVersion is not transitive on ones
         // that start with a qualifier or a zero that normalisation trims (maven module docs).
         Scheme::Maven => {
-            "[1-9][0-9]?([.-]?([0-9]{1,2}|alpha|beta|rc|cr|sp|ga|final|snapshot|a|b|m|x)){0,4}"
+            // No qualifier right after a `.`: Maven's order is not transitive there (module
+            // docs: `3.sp` > `3` > `3-alpha` but `3.sp` < `3-alpha`).
+            "[1-9][0-9]?(\\.[0-9]{1,2}|-?([0-9]{1,2}|alpha|beta|rc|cr|sp|ga|final|snapshot|a|b|m|x)){0,4}"
         }
         Scheme::RubyGems => "[0-9]{1,2}(\\.[0-9a-z]{1,3}){0,3}(-[0-9a-z]{1,3}(\\.[0-9a-z]{1,2})?)?",
         Scheme::NuGet => {
