@@ -8,8 +8,8 @@
 # 2. The CycloneDX SBOMs of the real test images (oci:app, oci:base) by `vigil sbom`;
 #    scripts/make-inventories.py turns them into COUNT (default 1,000) variants with other
 #    package versions (deterministic). Each is stored by `vigil ci scan --pipeline`, in two
-#    parallel streams: as `sbom:FILE` when vigil stores CI scans of SBOMs, else (vigil
-#    refuses `sbom:` for CI scans today) as the same variant built into a real image, an OCI
+#    parallel streams: as `sbom:FILE` (MODE=sbom, the default when it works), or (MODE=oci)
+#    as the same variant built into a real image, an OCI
 #    layout the script also writes (the origin image's layers plus one layer rewriting the
 #    package databases; a few are checked to inventory exactly like their SBOMs).
 # 3. A small changed feed (two late OSV records for Debian:12 source packages of the images,

@@ -131,7 +131,7 @@ impl From<vigil_service::Error> for ApiError {
             E::EmptyDatabase => Self::Conflict(
                 "the vulnerability database is empty: import feeds first (vigil db update)".into(),
             ),
-            E::BadDigest(_) | E::NoDigest { .. } | E::BadVex(_) => {
+            E::BadDigest(_) | E::NoDigest { .. } | E::BadVex(_) | E::Sbom(_) => {
                 Self::Unprocessable(e.to_string())
             }
             E::Timeout { .. } => Self::BadGateway(e.to_string()),

@@ -51,6 +51,9 @@ pub enum Error {
     /// Reading the image took longer than allowed.
     #[error("image {image}: no answer within {}s", timeout.as_secs_f64())]
     Timeout { image: String, timeout: Duration },
+    /// An `sbom:FILE` that cannot be read.
+    #[error(transparent)]
+    Sbom(#[from] vigil_sbom::Error),
     /// A bare digest that is not one.
     #[error("digest {0:?} is not of the form sha256:<64 lower-case hex digits>")]
     BadDigest(String),

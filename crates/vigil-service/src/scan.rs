@@ -130,6 +130,9 @@ pub async fn scan_image(
         let scan_opts = opts.scan_options();
         let progress = opts.progress.clone();
         on_thread(image, opts.timeout, move || {
+            if let Some(path) = reference.strip_prefix("sbom:") {
+                return sbom_inventory(&reference, path);
+            }
             let p = progress.as_deref().map(|p| p as &dyn vigil_scan::Progress);
             vigil_scan::inventory(&reference, &scan_opts, p).map_err(Error::from)
         })
@@ -187,6 +190,10 @@ pub async fn resolve_digest(image: &str, opts: &ScanOptions) -> Result<String, E
         return Err(Error::BadDigest(image.to_owned()));
     }
     let reference = image.to_owned();
+    if let Some(path) = image.strip_prefix("sbom:") {
+        let path = path.to_owned();
+        return on_thread(image, opts.timeout, move || sbom_digest(&path)).await;
+    }
     let image_opts = opts.image.clone();
     on_thread(image, opts.timeout, move || {
         let parsed: vigil_image::Reference =
@@ -208,6 +215,38 @@ pub async fn resolve_digest(image: &str, opts: &ScanOptions) -> Result<String, E
             })
     })
     .await
+}
+
+/// The inventory `sbom:FILE` stands for: the SBOM's packages, as `reference`.
+pub fn sbom_inventory(reference: &str, path: &str) -> Result<Inventory, Error> {
+    let mut inv = vigil_sbom::read(path)?;
+    inv.image.reference = reference.to_owned();
+    Ok(inv)
+}
+
+/// The digest scans of `sbom:FILE` are keyed by: the image's manifest digest when the SBOM
+/// names it (vigil's and Trivy's do), so that the gate of that image finds the scan; else
+/// the SBOM file's own SHA-256.
+fn sbom_digest(path: &str) -> Result<String, Error> {
+    let inv = vigil_sbom::read(path)?;
+    if let Some(d) = inv.image.manifest_digest.filter(|d| is_digest(d)) {
+        return Ok(d);
+    }
+    use sha2::Digest;
+    let mut file = std::fs::File::open(path).map_err(|source| {
+        Error::Sbom(vigil_sbom::Error::Io {
+            path: path.into(),
+            source,
+        })
+    })?;
+    let mut hasher = sha2::Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(|source| {
+        Error::Sbom(vigil_sbom::Error::Io {
+            path: path.into(),
+            source,
+        })
+    })?;
+    Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
 }
 
 /// Runs blocking image work on a thread of its own and waits at most `timeout` for it.

@@ -79,9 +79,7 @@ pub fn read_inventory(
     config: &Config,
 ) -> anyhow::Result<vigil_scan::Inventory> {
     if let Some(path) = image.strip_prefix("sbom:") {
-        let mut inv = vigil_sbom::read(path)?;
-        inv.image.reference = image.to_owned();
-        return Ok(inv);
+        return Ok(vigil_service::scan::sbom_inventory(image, path)?);
     }
     let opts = image_opts.scan_options(config)?;
     let bar = LayerBar::new();

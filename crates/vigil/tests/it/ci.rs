@@ -325,3 +325,77 @@ fn unknown_tag_in_the_registry_is_not_retried() {
         "it waited for a retry"
     );
 }
+
+/// A CI scan of an SBOM (`sbom:FILE`, SPEC 2.1) is stored under the image digest the SBOM
+/// names, so the gate of that image finds it; an SBOM that names no digest is keyed by its
+/// own SHA-256. Both through the local store and the server's queue.
+#[test]
+fn sbom_ci_scans_are_stored_under_the_image_digest() {
+    let Some(p) = prepared() else { return };
+    for env in p.copies_and_server("ci_sbom") {
+        let base = p.image.replace(":app", ":base");
+        let dir = env.vigil.home.path();
+        let file = dir.join("base.cdx.json");
+        let out = env.vigil.run(&[
+            "sbom",
+            &base,
+            "-f",
+            "cyclonedx",
+            "-o",
+            file.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let digest = env.vigil.run(&["inventory", &base, "--format", "json"]);
+        let digest = json(&digest)["image"]["manifest_digest"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let sbom = format!("sbom:{}", file.display());
+        let ci = env.json(&["ci", "scan", "--pipeline", "web-ci", &sbom], 0);
+        assert_eq!(ci["outcome"], "scanned", "[{}] {ci}", env.backend);
+        assert_eq!(ci["digest"], digest.as_str());
+        let again = env.json(&["ci", "scan", "--pipeline", "web-ci", &sbom], 0);
+        assert_eq!(again["outcome"], "reused");
+        let gate = env.json(&["gate", "--app", "web", "--env", "prod", &digest], 0);
+        assert_eq!(gate["scan"], "completed", "{gate}");
+        assert_eq!(gate["scan_id"], ci["scan_id"]);
+
+        // Without the digest: keyed by the file's SHA-256.
+        let mut doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        doc["metadata"]["component"]
+            .as_object_mut()
+            .unwrap()
+            .remove("properties");
+        doc["metadata"]["component"]
+            .as_object_mut()
+            .unwrap()
+            .remove("version");
+        let bare = dir.join("bare.cdx.json");
+        let bytes = serde_json::to_vec(&doc).unwrap();
+        std::fs::write(&bare, &bytes).unwrap();
+        let ci = env.json(
+            &[
+                "ci",
+                "scan",
+                "--pipeline",
+                "web-ci",
+                &format!("sbom:{}", bare.display()),
+            ],
+            0,
+        );
+        use sha2::Digest;
+        let own = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&bytes)));
+        assert_eq!(ci["digest"], own.as_str(), "{ci}");
+        let broken = dir.join("broken.cdx.json");
+        std::fs::write(&broken, b"{\"bomFormat\": \"CycloneDX\", ").unwrap();
+        let err = env.fails(&[
+            "ci",
+            "scan",
+            "--pipeline",
+            "web-ci",
+            &format!("sbom:{}", broken.display()),
+        ]);
+        assert!(err.contains("broken.cdx.json"), "{err}");
+    }
+}
