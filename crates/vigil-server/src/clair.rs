@@ -15,10 +15,21 @@
 //! - `GET /indexer/api/v1/index_state`: the database version (changes when a feed import
 //!   changes the database, as Clair's state changes when its indexers do).
 //!
+//! - `GET /notifier/api/v1/notification/{id}?page_size=&next=` (role viewer): a
+//!   notification set is one re-match pass (SPEC 5.5), named by the database version it
+//!   matched against (`index_state`'s `state` after the import; `vigil db rematches`).
+//!   Each finding an image gained is an `added` notification, each it lost a `removed` one,
+//!   with the vulnerability summarised from the scan that has it. Pages of `page_size`
+//!   (default 500); `page.next` is the offset of the next page.
+//! - `DELETE /notifier/api/v1/notification/{id}` (role ci): the set is no longer served
+//!   (404 afterwards).
+//!
 //! Known differences: authentication is vigil's bearer token, not Clair's PSK-signed JWT; the
 //! manifest's per-layer `headers` are not used (vigil authenticates to the registry itself);
 //! layers given only as plain URLs outside a registry are refused; `repository` is always
 //! empty; vulnerability ids are unique within one report (`ID/PACKAGE-ID`), as Clair allows.
+//! The notifier sends no Clair-style webhook: vigil's own notifications (`[notify]`) carry
+//! the blocked findings themselves; Clair clients poll with the database version.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -201,27 +212,16 @@ fn vulnerability_report(digest: &str, report: &Value) -> Value {
             continue;
         };
         let id = format!("{}/{pid}", f["id"].as_str().unwrap_or(""));
-        let severity = f["severity"].as_str().unwrap_or("unknown");
-        let mut v = json!({
+        let mut v = summary(f, distributions.get("1"));
+        let more = json!({
             "id": id,
             "updater": format!("vigil:{}", f["data_source"]["ecosystem"].as_str().unwrap_or("osv")),
-            "name": f["id"],
             "description": f["summary"].as_str().unwrap_or(""),
             "links": f["aliases"].as_array().into_iter().flatten().filter_map(Value::as_str)
                 .chain(f["id"].as_str()).map(link).collect::<Vec<_>>().join(" "),
-            "severity": severity,
-            "normalized_severity": normalized(severity),
-            "package": {"name": p["name"], "version": p["version"], "kind": "BINARY"},
-            // Clair's schema wants it beside `package`; the package carries no arch here.
-            "arch_op": "equals",
         });
-        if let Some(fix) = f["fixed_version"].as_str() {
-            v["fixed_in_version"] = json!(fix);
-        }
-        if let Some(d) = distributions.get("1")
-            && p["ecosystem"] == "deb"
-        {
-            v["distribution"] = d.clone();
+        if let (Some(v), Value::Object(more)) = (v.as_object_mut(), more) {
+            v.extend(more);
         }
         vulnerabilities.insert(id.clone(), v);
         by_package.entry(pid.clone()).or_default().push(json!(id));
@@ -236,6 +236,30 @@ fn vulnerability_report(digest: &str, report: &Value) -> Value {
         "package_vulnerabilities": by_package,
         "enrichments": {},
     })
+}
+
+/// Clair's VulnerabilitySummary of a finding of a stored report: name, severity, the fixed
+/// version, the package and (Debian packages) the distribution.
+fn summary(f: &Value, distribution: Option<&Value>) -> Value {
+    let p = &f["package"];
+    let severity = f["severity"].as_str().unwrap_or("unknown");
+    let mut v = json!({
+        "name": f["id"],
+        "severity": severity,
+        "normalized_severity": normalized(severity),
+        "package": {"name": p["name"], "version": p["version"], "kind": "BINARY"},
+        // Clair's schema wants it beside `package`; the package carries no arch here.
+        "arch_op": "equals",
+    });
+    if let Some(fix) = f["fixed_version"].as_str() {
+        v["fixed_in_version"] = json!(fix);
+    }
+    if let Some(d) = distribution
+        && p["ecosystem"] == "deb"
+    {
+        v["distribution"] = d.clone();
+    }
+    v
 }
 
 fn link(id: &str) -> String {
@@ -376,4 +400,133 @@ mod tests {
         assert_eq!(blob_url("file:///etc/passwd"), None);
         assert_eq!(blob_url("https://host/layer.tar"), None);
     }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NotificationQuery {
+    pub page_size: Option<u32>,
+    pub next: Option<String>,
+}
+
+/// A finding of a stored report with its key as re-matches record it
+/// (`ID ECOSYSTEM/NAME@VERSION`).
+fn finding_by_key<'a>(report: &'a Value, key: &str) -> Option<&'a Value> {
+    report["findings"].as_array()?.iter().find(|f| {
+        let p = &f["package"];
+        let s = |v: &Value| v.as_str().unwrap_or("").to_owned();
+        format!(
+            "{} {}/{}@{}",
+            s(&f["id"]),
+            s(&p["ecosystem"]),
+            s(&p["name"]),
+            s(&p["version"])
+        ) == key
+    })
+}
+
+/// The stored report of scan `id`, parsed.
+async fn report_of(s: &AppState, id: i64) -> Result<Option<Value>, ApiError> {
+    match s.db.scan_report(id).await? {
+        Some(done) => Ok(Some(
+            serde_json::from_str(&done.report).map_err(ApiError::internal)?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// `GET /notifier/api/v1/notification/{id}`.
+pub async fn get_notification(
+    State(s): State<AppState>,
+    _: Viewer,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<NotificationQuery>,
+) -> Result<Json<Value>, ApiError> {
+    if s.db.notification_set_deleted(&id).await? {
+        return Err(ApiError::NotFound(format!(
+            "notification set {id} was deleted"
+        )));
+    }
+    let size = q.page_size.unwrap_or(500).clamp(1, 5000);
+    let start: u64 = match &q.next {
+        None => 0,
+        Some(n) => n
+            .parse()
+            .map_err(|_| bad(format!("next {n:?} is not a page token this server gave")))?,
+    };
+    // Notifications are numbered over the set: rematch rows in order, each row's added
+    // then removed findings. Rows are read until the page is full.
+    let mut notifications = Vec::new();
+    let mut seen: u64 = 0;
+    let mut offset = 0;
+    let mut any = false;
+    'rows: loop {
+        let rows = s.db.rematches_against(&id, offset, 200).await?;
+        if rows.is_empty() {
+            break;
+        }
+        any = true;
+        offset += rows.len() as u64;
+        for r in &rows {
+            let count = (r.new.len() + r.resolved.len()) as u64;
+            if seen + count <= start {
+                seen += count;
+                continue;
+            }
+            let (after, before) = (
+                report_of(&s, r.scan_id).await?,
+                report_of(&s, r.previous_scan_id).await?,
+            );
+            let changes = r
+                .new
+                .iter()
+                .map(|k| ("added", k, &after))
+                .chain(r.resolved.iter().map(|k| ("removed", k, &before)));
+            for (reason, key, report) in changes {
+                seen += 1;
+                if seen <= start {
+                    continue;
+                }
+                if notifications.len() as u32 == size {
+                    break 'rows;
+                }
+                let Some(report) = report else { continue };
+                let Some(f) = finding_by_key(report, key) else {
+                    continue;
+                };
+                let (_, distributions, _) = index_parts(report);
+                notifications.push(json!({
+                    "id": format!("{}-{}", r.id, seen),
+                    "manifest": r.digest,
+                    "reason": reason,
+                    "vulnerability": summary(f, distributions.get("1")),
+                }));
+            }
+        }
+    }
+    if !any && start == 0 {
+        return Err(ApiError::NotFound(format!(
+            "no notification set {id}: ids are database versions a re-match ran against (vigil db rematches)"
+        )));
+    }
+    let mut page = json!({ "size": notifications.len() });
+    if notifications.len() as u32 == size {
+        page["next"] = json!((start + u64::from(size)).to_string());
+    }
+    Ok(Json(
+        json!({ "page": page, "notifications": notifications }),
+    ))
+}
+
+/// `DELETE /notifier/api/v1/notification/{id}`.
+pub async fn delete_notification(
+    State(s): State<AppState>,
+    _: Ci,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if s.db.rematches_against(&id, 0, 1).await?.is_empty() {
+        return Err(ApiError::NotFound(format!("no notification set {id}")));
+    }
+    s.db.delete_notification_set(&id, std::time::SystemTime::now())
+        .await?;
+    Ok(StatusCode::OK)
 }

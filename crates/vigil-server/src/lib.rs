@@ -240,6 +240,10 @@ pub fn router(state: AppState) -> Router {
             "/matcher/api/v1/vulnerability_report/{digest}",
             get(clair::get_vulnerability_report),
         )
+        .route(
+            "/notifier/api/v1/notification/{id}",
+            get(clair::get_notification).delete(clair::delete_notification),
+        )
         .merge(ui::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(

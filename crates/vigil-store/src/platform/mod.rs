@@ -154,6 +154,18 @@ pub trait Platform: Send + Sync {
     ) -> Result<Rematch, Error>;
     /// Recorded re-matches, newest first, of one digest or of all.
     async fn rematches(&self, digest: Option<&str>, limit: u32) -> Result<Vec<Rematch>, Error>;
+    /// The re-matches against one database version (a notification set of Clair's
+    /// notifier), oldest first, `limit` of them after skipping `offset`.
+    async fn rematches_against(
+        &self,
+        db_version: &str,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<Rematch>, Error>;
+    /// Marks a notification set deleted (Clair's DeleteNotification); true if it was not.
+    async fn delete_notification_set(&self, id: &str, at: SystemTime) -> Result<bool, Error>;
+    /// Whether a notification set was deleted.
+    async fn notification_set_deleted(&self, id: &str) -> Result<bool, Error>;
     /// Notifications, newest first, with their deliveries: of one application, and only of
     /// the applications in `within` when given (a restricted token).
     async fn events(

@@ -66,6 +66,28 @@ pub(crate) fn in_use_race(kind: Kind, name: &str) -> Error {
     }
 }
 
+/// A `rematches` row (id, digest, scan_id, previous_scan_id, db_version, at, new_findings,
+/// resolved) read back.
+pub(crate) fn rematch_row<R: sqlx::Row>(r: &R) -> super::types::Rematch
+where
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+    usize: sqlx::ColumnIndex<R>,
+    i64: for<'q> sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+    String: for<'q> sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+{
+    let list = |t: String| serde_json::from_str::<Vec<String>>(&t).unwrap_or_default();
+    super::types::Rematch {
+        id: r.get(0),
+        digest: r.get(1),
+        scan_id: r.get(2),
+        previous_scan_id: r.get(3),
+        db_version: r.get(4),
+        at: from_unix(r.get(5)),
+        new: list(r.get(6)),
+        resolved: list(r.get(7)),
+    }
+}
+
 macro_rules! platform_impl {
     ($Store:ty) => {
         use std::time::SystemTime;
@@ -74,7 +96,8 @@ macro_rules! platform_impl {
 
         use $crate::platform::error::{db, Error, Kind};
         use $crate::platform::sql::{
-            describe_users, from_unix, in_use_race, or_constraint, unknown, SCAN_COLUMNS,
+            describe_users, from_unix, in_use_race, or_constraint, rematch_row, unknown,
+            SCAN_COLUMNS,
         };
         use $crate::platform::types::*;
         use $crate::platform::{to_unix, validate, Platform};
@@ -1112,20 +1135,50 @@ macro_rules! platform_impl {
                 .fetch_all(&self.pool)
                 .await
                 .map_err(db("read re-matches"))?;
-                let list = |t: String| serde_json::from_str::<Vec<String>>(&t).unwrap_or_default();
-                Ok(rows
-                    .iter()
-                    .map(|r| Rematch {
-                        id: r.get(0),
-                        digest: r.get(1),
-                        scan_id: r.get(2),
-                        previous_scan_id: r.get(3),
-                        db_version: r.get(4),
-                        at: from_unix(r.get(5)),
-                        new: list(r.get(6)),
-                        resolved: list(r.get(7)),
-                    })
-                    .collect())
+                Ok(rows.iter().map(rematch_row).collect())
+            }
+
+            async fn rematches_against(
+                &self,
+                db_version: &str,
+                offset: u64,
+                limit: u32,
+            ) -> Result<Vec<Rematch>, Error> {
+                let rows = sqlx::query(
+                    "SELECT id, digest, scan_id, previous_scan_id, db_version, at, new_findings, \
+                     resolved FROM rematches WHERE db_version = $1 ORDER BY id LIMIT $2 OFFSET $3",
+                )
+                .bind(db_version)
+                .bind(i64::from(limit))
+                .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db("read re-matches"))?;
+                Ok(rows.iter().map(rematch_row).collect())
+            }
+
+            async fn delete_notification_set(&self, id: &str, at: SystemTime) -> Result<bool, Error> {
+                let done = sqlx::query(
+                    "INSERT INTO deleted_notification_sets (id, at) VALUES ($1, $2) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(id)
+                .bind(to_unix(at))
+                .execute(&self.pool)
+                .await
+                .map_err(db("delete notification set"))?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn notification_set_deleted(&self, id: &str) -> Result<bool, Error> {
+                let found: Option<i64> = sqlx::query_scalar(
+                    "SELECT 1 FROM deleted_notification_sets WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db("read notification sets"))?;
+                Ok(found.is_some())
             }
 
             async fn events(

@@ -217,4 +217,82 @@ fn a_clair_manifest_is_indexed_and_matched_from_a_registry() {
         Some(&clair_manifest),
     );
     assert_eq!(status, 403);
+
+    // The notifier: a late advisory re-matches the stored inventory; the notification set
+    // is named by the new database version (index_state).
+    let said = crate::rematch::import(&env, &[crate::rematch::advisory("VIGIL-LATE-1", "expat")]);
+    assert!(said.contains("re-matched 1 stored image(s)"), "{said}");
+    let (_, state) = call(base, &ci, "GET", "/indexer/api/v1/index_state", None);
+    let set = state["state"].as_str().unwrap().to_owned();
+    let (status, page) = call(
+        base,
+        &viewer,
+        "GET",
+        &format!("/notifier/api/v1/notification/{set}"),
+        None,
+    );
+    assert_eq!(status, 200, "{page}");
+    validate("notification_page", &page);
+    let added: Vec<&Value> = page["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["reason"] == "added" && n["manifest"] == hash.as_str())
+        .collect();
+    assert_eq!(added.len(), 1, "{page}");
+    assert_eq!(added[0]["vulnerability"]["name"], "VIGIL-LATE-1");
+    assert_eq!(added[0]["vulnerability"]["normalized_severity"], "Critical");
+    assert_eq!(added[0]["vulnerability"]["package"]["name"], "libexpat1");
+    assert_eq!(page["page"]["size"], 1);
+    let (status, first) = call(
+        base,
+        &viewer,
+        "GET",
+        &format!("/notifier/api/v1/notification/{set}?page_size=1"),
+        None,
+    );
+    assert_eq!(status, 200);
+    validate("notification_page", &first);
+    let next = first["page"]["next"].as_str().unwrap();
+    let (_, rest) = call(
+        base,
+        &viewer,
+        "GET",
+        &format!("/notifier/api/v1/notification/{set}?page_size=1&next={next}"),
+        None,
+    );
+    validate("notification_page", &rest);
+    assert_eq!(rest["notifications"], json!([]), "one notification in all");
+    let (status, _) = call(
+        base,
+        &viewer,
+        "DELETE",
+        &format!("/notifier/api/v1/notification/{set}"),
+        None,
+    );
+    assert_eq!(status, 403);
+    let (status, _) = call(
+        base,
+        &ci,
+        "DELETE",
+        &format!("/notifier/api/v1/notification/{set}"),
+        None,
+    );
+    assert_eq!(status, 200);
+    let (status, _) = call(
+        base,
+        &viewer,
+        "GET",
+        &format!("/notifier/api/v1/notification/{set}"),
+        None,
+    );
+    assert_eq!(status, 404, "deleted");
+    let (status, _) = call(
+        base,
+        &viewer,
+        "GET",
+        "/notifier/api/v1/notification/sha256:nothing",
+        None,
+    );
+    assert_eq!(status, 404);
 }
