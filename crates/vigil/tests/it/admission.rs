@@ -122,7 +122,17 @@ fn admission_webhook_over_https() {
         set_global(&env, s, "allow");
     }
     set_global(&env, "critical", "block");
-    let server = Server::start(&env, &tls);
+    // The test images in a real registry on 127.0.0.1 (plain HTTP: --insecure), for a tag.
+    let registry = have("docker-registry").then(|| {
+        let port = free_port();
+        (
+            port,
+            serve_registry(&images().unwrap().join("registry"), port, &[]),
+        )
+    });
+    let mut args = tls.to_vec();
+    args.push("--insecure");
+    let server = Server::start(&env, &args);
     let base = &server.base;
     let image = format!("registry.example/web/app@{}", p.digest);
 
@@ -183,6 +193,22 @@ fn admission_webhook_over_https() {
     let r = review(base, &ca, "?cluster=eu", &pod("web-prod", "web", &[&local]));
     assert_eq!(r["allowed"], false);
     assert!(message(&r).contains("not a registry reference"), "{r}");
+
+    // By tag: resolved to its digest through the registry (the same manifest as the
+    // scanned layout), then gated.
+    if let Some((port, _)) = &registry {
+        let tagged = format!("127.0.0.1:{port}/test/debian-app:latest");
+        let r = review(
+            base,
+            &ca,
+            "?cluster=eu",
+            &pod("web-prod", "web", &[&tagged]),
+        );
+        assert_eq!(r["allowed"], false, "{r}");
+        let m = message(&r);
+        assert!(m.contains(&tagged) && m.contains(&p.digest), "{m}");
+        assert!(m.contains("CVE-2021-44906"), "{m}");
+    }
 
     // A whitelist for web: admitted.
     env.ok(
