@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::common::*;
 use crate::platform::{Env, prepared, set_global};
 use crate::rematch::{advisory, import};
-use crate::serve::{Payload, Server, call, token};
+use crate::serve::{Payload, Server, call, token, ui_page as page};
 
 const SECRET: &str = "webhook-secret-for-the-test";
 
@@ -287,19 +287,4 @@ fn blocked_new_findings_reach_webhooks_at_least_once_across_failures_and_restart
 fn unrated(mut record: Value) -> Value {
     record.as_object_mut().unwrap().remove("severity");
     record
-}
-
-/// A dashboard page as the signed-in holder of `token` sees it.
-fn page(base: &str, path: &str, token: &str) -> String {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut answer = agent
-        .get(format!("{base}{path}"))
-        .header("Cookie", format!("vigil_session={token}"))
-        .call()
-        .expect("GET a dashboard page");
-    assert_eq!(answer.status(), 200, "{path}");
-    answer.body_mut().read_to_string().unwrap()
 }

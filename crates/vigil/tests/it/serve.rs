@@ -1411,3 +1411,18 @@ fn https_with_a_configured_certificate() {
         "{err}"
     );
 }
+
+/// A dashboard page as the signed-in holder of `token` sees it.
+pub fn ui_page(base: &str, path: &str, token: &str) -> String {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut answer = agent
+        .get(format!("{base}{path}"))
+        .header("Cookie", format!("vigil_session={token}"))
+        .call()
+        .expect("GET a dashboard page");
+    assert_eq!(answer.status(), 200, "{path}");
+    answer.body_mut().read_to_string().unwrap()
+}

@@ -223,7 +223,25 @@ fn vex_statements_suppress_findings_per_application_and_are_named() {
             "[{tag}] {err}"
         );
 
-        if env.remote.is_some() {
+        if let Some(remote) = &env.remote {
+            // The dashboard's scan page shows the verdict with the statement, and the
+            // statement that covers nothing here.
+            let scan_id = ex["scan_id"].as_i64().unwrap();
+            let html = crate::serve::ui_page(
+                &remote.server.base,
+                &format!("/ui/scans/{scan_id}?application=web&environment=prod"),
+                &remote.token,
+            );
+            assert!(html.contains("verdict-suppressed"), "the verdict column");
+            assert!(
+                html.contains("VEX not_affected (vulnerable_code_not_in_execute_path) by https://example.com/vex/web-1 #0, app:web"),
+                "the statement"
+            );
+            assert!(
+                html.contains("minimist only parses the build"),
+                "its detail"
+            );
+            assert!(html.contains("id=\"vex-unused\"") && html.contains("CVE-2099-0001"));
             continue;
         }
         // `vigil scan --vex`: the file applies (the store's web statement does not: no app).
