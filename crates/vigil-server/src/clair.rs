@@ -411,17 +411,10 @@ pub struct NotificationQuery {
 /// A finding of a stored report with its key as re-matches record it
 /// (`ID ECOSYSTEM/NAME@VERSION`).
 fn finding_by_key<'a>(report: &'a Value, key: &str) -> Option<&'a Value> {
-    report["findings"].as_array()?.iter().find(|f| {
-        let p = &f["package"];
-        let s = |v: &Value| v.as_str().unwrap_or("").to_owned();
-        format!(
-            "{} {}/{}@{}",
-            s(&f["id"]),
-            s(&p["ecosystem"]),
-            s(&p["name"]),
-            s(&p["version"])
-        ) == key
-    })
+    report["findings"]
+        .as_array()?
+        .iter()
+        .find(|f| vigil_service::rematch::report_finding_key(f) == key)
 }
 
 /// The stored report of scan `id`, parsed.

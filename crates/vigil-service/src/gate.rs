@@ -214,23 +214,24 @@ pub type ExplainedFinding = GateFinding;
 impl GateFinding {
     pub(crate) fn new(f: &StoredFinding, outcome: &Outcome<'_>) -> Self {
         Self {
-            id: f.id.clone(),
-            aliases: f.aliases.clone(),
-            severity: f.severity,
-            package: format!("{}/{}", f.package.ecosystem, f.package.name),
-            version: f.package.version.clone(),
-            fix_state: f.fix_state,
-            fixed_version: f.fixed_version.clone(),
-            verdict: outcome.verdict,
             rule: outcome.rule.as_ref().map(to_json),
-            explanation: outcome.to_string(),
             expired: outcome.expired.iter().map(to_json).collect(),
-            vex: None,
+            ..Self::of(f, outcome.verdict, outcome.to_string(), None)
         }
     }
 
     /// A finding a VEX statement suppressed: no rule looked at it.
     pub(crate) fn suppressed(f: &StoredFinding, note: vigil_scan::VexNote) -> Self {
+        let explanation = format!("suppressed: {}", note.sentence());
+        Self::of(f, Verdict::Suppressed, explanation, Some(note))
+    }
+
+    fn of(
+        f: &StoredFinding,
+        verdict: Verdict,
+        explanation: String,
+        vex: Option<vigil_scan::VexNote>,
+    ) -> Self {
         Self {
             id: f.id.clone(),
             aliases: f.aliases.clone(),
@@ -239,11 +240,11 @@ impl GateFinding {
             version: f.package.version.clone(),
             fix_state: f.fix_state,
             fixed_version: f.fixed_version.clone(),
-            verdict: Verdict::Suppressed,
+            verdict,
             rule: None,
-            explanation: format!("suppressed: {}", note.sentence()),
+            explanation,
             expired: Vec::new(),
-            vex: Some(note),
+            vex,
         }
     }
 }

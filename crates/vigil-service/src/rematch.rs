@@ -159,23 +159,26 @@ fn finding_key(f: &StoredFinding) -> String {
 /// Stored images re-matched with one read of their advisories.
 const BATCH: usize = 64;
 
-/// A finding's identity across re-matches: `ID ECOSYSTEM/NAME@VERSION`.
+/// A finding's identity across re-matches, from a stored report's finding:
+/// `ID ECOSYSTEM/NAME@VERSION` (what [`Rematch`] lists).
+pub fn report_finding_key(f: &Value) -> String {
+    let p = &f["package"];
+    let s = |v: &Value| v.as_str().unwrap_or("").to_owned();
+    format!(
+        "{} {}/{}@{}",
+        s(&f["id"]),
+        s(&p["ecosystem"]),
+        s(&p["name"]),
+        s(&p["version"])
+    )
+}
+
 fn keys_of(report: &Value) -> BTreeSet<String> {
     report["findings"]
         .as_array()
         .into_iter()
         .flatten()
-        .map(|f| {
-            let p = &f["package"];
-            let s = |v: &Value| v.as_str().unwrap_or("").to_owned();
-            format!(
-                "{} {}/{}@{}",
-                s(&f["id"]),
-                s(&p["ecosystem"]),
-                s(&p["name"]),
-                s(&p["version"])
-            )
-        })
+        .map(report_finding_key)
         .collect()
 }
 
