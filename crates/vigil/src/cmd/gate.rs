@@ -243,6 +243,12 @@ fn print_gate(report: &GateReport, who: &str, format: Format) -> anyhow::Result<
                         .collect::<Vec<_>>(),
                 )?;
             }
+            if report.suppressed > 0 {
+                say(&format!(
+                    "{} finding(s) suppressed by VEX statements, not counted (vigil explain shows them)",
+                    report.suppressed
+                ))?;
+            }
         }
     }
     Ok(())

@@ -142,6 +142,15 @@ fn vex_statements_suppress_findings_per_application_and_are_named() {
         );
         assert_eq!(after["suppressed"], minimist.len());
         // ...but does for billing: the statement is web's.
+        let said = env.run(&["gate", "--app", "web", "--env", "prod", &p.digest]);
+        assert!(
+            text(&said.stdout).contains(&format!(
+                "{} finding(s) suppressed by VEX statements",
+                minimist.len()
+            )),
+            "{}",
+            text(&said.stdout)
+        );
         let other = gate(&env, &p.digest, "billing", 3);
         assert!(blocked_ids(&other).contains(&"CVE-2021-44906".to_owned()));
         assert_eq!(other["suppressed"], 0);
