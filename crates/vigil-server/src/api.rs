@@ -683,7 +683,14 @@ pub async fn scan_report(
 ) -> Answer<Response> {
     let scan = visible_scan(&s, &c, id).await?;
     let done = s.db.scan_report(id).await?.ok_or_else(|| {
-        ApiError::Conflict(format!("scan {id} is {}: it has no report", scan.state))
+        ApiError::Conflict(if scan.state == ScanState::Completed {
+            format!(
+                "scan {id}'s report was pruned: two later re-matches of {} superseded it",
+                scan.digest
+            )
+        } else {
+            format!("scan {id} is {}: it has no report", scan.state)
+        })
     })?;
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/json")],

@@ -492,6 +492,8 @@ pub async fn scan(
                 @else { ul { @for g in gaps { li { (g) } } } }
             }
             (findings(r, &verdicts))
+        } @else if text(&scan, "state") == "completed" {
+            p #pruned.muted { "This scan's report was pruned: two later re-matches of the image superseded it. Its latest scan has the current findings." }
         }
     };
     page(&Chrome::of(&title, "/ui/scans", &session), body)

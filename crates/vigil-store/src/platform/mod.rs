@@ -139,7 +139,8 @@ pub trait Platform: Send + Sync {
     /// Records a re-match (SPEC 5.5) in one transaction: a completed scan of `previous`'s
     /// digest, reference and application against `db_version` with `report`, and the
     /// findings it gained (`new`) and lost (`resolved`) since `previous`, with `events` for
-    /// the outbox and a delivery of each to every URL of `webhooks` (SPEC 7.7).
+    /// the outbox and a delivery of each to every URL of `webhooks` (SPEC 7.7). Re-match
+    /// scans of the digest older than `previous` lose their reports (retention).
     #[allow(clippy::too_many_arguments)]
     async fn record_rematch(
         &self,

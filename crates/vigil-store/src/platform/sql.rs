@@ -959,7 +959,8 @@ macro_rules! platform_impl {
 
             async fn scan_report(&self, id: i64) -> Result<Option<CompletedScan>, Error> {
                 let sql = format!(
-                    "SELECT {SCAN_COLUMNS}, report FROM scans WHERE id = $1 AND state = 'completed'"
+                    "SELECT {SCAN_COLUMNS}, report FROM scans WHERE id = $1 AND state = 'completed' \
+                     AND report IS NOT NULL"
                 );
                 let row = sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(id)
@@ -1079,6 +1080,20 @@ macro_rules! platform_impl {
                 .bind(json(new))
                 .bind(json(resolved))
                 .fetch_one(&mut *tx)
+                .await
+                .map_err(db("record re-match"))?;
+                // Retention: a re-match scan that two later ones superseded loses its report
+                // (its row stays; the image's first scan, the previous and the new one keep
+                // theirs), so a fleet's database does not grow by a full report per image
+                // with every feed update.
+                sqlx::query(
+                    "UPDATE scans SET report = NULL WHERE digest = $1 AND state = 'completed' \
+                     AND report IS NOT NULL AND id < $2 \
+                     AND id IN (SELECT scan_id FROM rematches WHERE digest = $1)",
+                )
+                .bind(&previous.digest)
+                .bind(previous.id)
+                .execute(&mut *tx)
                 .await
                 .map_err(db("record re-match"))?;
                 // The outbox (SPEC 7.7): the events commit with the scan that caused them.

@@ -111,5 +111,36 @@ fn a_late_advisory_reaches_stored_images_without_a_rescan() {
             recorded[0]["resolved"],
             json!([format!("VIGIL-LATE-1 deb/libexpat1@{version}")])
         );
+
+        // Retention: a third re-match prunes the report of the first (a re-match scan two
+        // later ones superseded); the image's own scan and the last two keep theirs.
+        let said = import(&env, &[advisory("VIGIL-LATE-1", &source)]);
+        assert!(said.contains("1 new finding(s)"), "{said}");
+        let recorded = env.json(&["db", "rematches", "--digest", &p.digest], 0);
+        assert_eq!(recorded.as_array().unwrap().len(), 3);
+        let first_rematch = recorded[2]["scan_id"].as_i64().unwrap();
+        let kept = [
+            scan_before,
+            recorded[1]["scan_id"].as_i64().unwrap(),
+            recorded[0]["scan_id"].as_i64().unwrap(),
+        ];
+        let server = crate::serve::Server::start_bare(&env, &[]);
+        let admin = crate::serve::token(&env, "admin", "retention", None);
+        let report = |id: i64| {
+            crate::serve::call(
+                &server.base,
+                "GET",
+                &format!("/api/v1/scans/{id}/report"),
+                Some(&admin),
+                crate::serve::Payload::None,
+            )
+        };
+        let pruned = report(first_rematch);
+        assert_eq!(pruned.status, 409, "[{}] {:?}", env.backend, pruned.body);
+        assert!(pruned.body["error"].as_str().unwrap().contains("pruned"));
+        for id in kept {
+            assert_eq!(report(id).status, 200, "scan {id} keeps its report");
+        }
+        assert_eq!(critical(&env), before + 1, "the latest scan is read");
     }
 }
