@@ -7,6 +7,7 @@
 # by oha, with latency correction. Target: p99 under 5 ms, zero errors. SQLite store.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 DURATION="${DURATION:-30}"
 RATE="${RATE:-1000}"
 IMAGES="${VIGIL_TEST_IMAGES:-$PWD/target/test-images}"
@@ -26,18 +27,10 @@ unset VIGIL_DATABASE_URL VIGIL_SERVER
 printf '[db]\nsources = []\n' >"$WORK/config.toml"
 export VIGIL_CONFIG="$WORK/config.toml"
 
-"$VIGIL" db import data/feeds/debian-tracker-bookworm.json data/feeds/*/ >/dev/null
-"$VIGIL" cluster add eu >/dev/null
-"$VIGIL" env add prod --cluster eu --namespace web-prod >/dev/null
-"$VIGIL" app add web >/dev/null
-"$VIGIL" pipeline add web-ci --app web --scan-enabled >/dev/null
-"$VIGIL" policy set --scope global --severity critical --action block >/dev/null
-"$VIGIL" integrations install cicd >/dev/null
-"$VIGIL" integrations install vulnerability-scanning >/dev/null
+platform_store "$VIGIL"
 digests=()
 for img in "oci:$IMAGES/oci:app" "oci:$IMAGES/oci:base" "docker-archive:$IMAGES/base.docker.tar"; do
-  digests+=("$("$VIGIL" ci scan --pipeline web-ci --format json "$img" \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["digest"])')")
+  digests+=("$(ci_digest "$VIGIL" "$img")")
 done
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \

@@ -12,6 +12,7 @@
 # a throwaway server (scripts/pg-test-server.sh) unless VIGIL_BENCH_DATABASE_URL names one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 DURATION="${DURATION:-60}"
 RATE="${RATE:-2000}"
 IMAGES="${VIGIL_TEST_IMAGES:-$PWD/target/test-images}"
@@ -34,19 +35,9 @@ trap cleanup EXIT
 # policy; prints "DIGEST CI_TOKEN ADMIN_TOKEN".
 # (The caller exports VIGIL_DATA_DIR, VIGIL_CACHE_DIR and VIGIL_DATABASE_URL.)
 prepare() {
-  "$VIGIL" db import data/feeds/debian-tracker-bookworm.json data/feeds/*/ >/dev/null
-  "$VIGIL" cluster add eu >/dev/null
-  "$VIGIL" env add prod --cluster eu --namespace web-prod >/dev/null
-  "$VIGIL" app add web >/dev/null
-  "$VIGIL" pipeline add web-ci --app web --scan-enabled >/dev/null
-  "$VIGIL" policy set --scope global --severity critical --action block >/dev/null
-  # the server refuses entities and scans until its integrations are installed; no feed
-  # sources: the offline feeds imported above are the database
-  "$VIGIL" integrations install cicd >/dev/null
-  "$VIGIL" integrations install vulnerability-scanning >/dev/null
+  platform_store "$VIGIL"
   local digest
-  digest="$("$VIGIL" ci scan --pipeline web-ci --format json "oci:$IMAGES/oci:app" \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["digest"])')"
+  digest="$(ci_digest "$VIGIL" "oci:$IMAGES/oci:app")"
   echo "$digest $("$VIGIL" token create --role ci --name bench-ci) $("$VIGIL" token create --role admin --name bench-admin)"
 }
 

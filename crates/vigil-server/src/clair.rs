@@ -465,16 +465,28 @@ pub async fn get_notification(
                 seen += count;
                 continue;
             }
-            let (after, before) = (
-                report_of(&s, r.scan_id).await?,
-                report_of(&s, r.previous_scan_id).await?,
-            );
+            // Each side's report (and its distribution) is read once, and only if needed.
+            let side = |id: i64, keys: &[String]| {
+                let s = &s;
+                let needed = !keys.is_empty();
+                async move {
+                    if !needed {
+                        return Ok::<_, ApiError>(None);
+                    }
+                    Ok(report_of(s, id).await?.map(|report| {
+                        let distribution = index_parts(&report).1.get("1").cloned();
+                        (report, distribution)
+                    }))
+                }
+            };
+            let after = side(r.scan_id, &r.new).await?;
+            let before = side(r.previous_scan_id, &r.resolved).await?;
             let changes = r
                 .new
                 .iter()
                 .map(|k| ("added", k, &after))
                 .chain(r.resolved.iter().map(|k| ("removed", k, &before)));
-            for (reason, key, report) in changes {
+            for (reason, key, read) in changes {
                 seen += 1;
                 if seen <= start {
                     continue;
@@ -482,16 +494,17 @@ pub async fn get_notification(
                 if notifications.len() as u32 == size {
                     break 'rows;
                 }
-                let Some(report) = report else { continue };
+                let Some((report, distribution)) = read else {
+                    continue;
+                };
                 let Some(f) = finding_by_key(report, key) else {
                     continue;
                 };
-                let (_, distributions, _) = index_parts(report);
                 notifications.push(json!({
                     "id": format!("{}-{}", r.id, seen),
                     "manifest": r.digest,
                     "reason": reason,
-                    "vulnerability": summary(f, distributions.get("1")),
+                    "vulnerability": summary(f, distribution.as_ref()),
                 }));
             }
         }

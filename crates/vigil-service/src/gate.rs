@@ -450,19 +450,27 @@ pub async fn explain(
     let findings: &[StoredFinding] = stored.as_ref().map_or(&[], |s| &s.findings);
     let vex = VexSet::load(db).await?;
     let mut used = std::collections::HashSet::new();
-    let (active, _) = split_by_vex(findings, &vex, Some(application), &digest, &mut used);
+    // One VEX decision per finding, in the report's order.
+    let notes: Vec<Option<vigil_scan::VexNote>> = findings
+        .iter()
+        .map(|f| f.vex(&vex, Some(application), &digest, &mut used))
+        .collect();
+    let active: Vec<&StoredFinding> = findings
+        .iter()
+        .zip(&notes)
+        .filter(|(_, n)| n.is_none())
+        .map(|(f, _)| f)
+        .collect();
     let decision = evaluator
         .gate(state, active.iter().map(|f| f.as_ref()))
         .decision;
-    let mut used_again = std::collections::HashSet::new();
     let explained = findings
         .iter()
-        .map(
-            |f| match f.vex(&vex, Some(application), &digest, &mut used_again) {
-                Some(note) => GateFinding::suppressed(f, note),
-                None => GateFinding::new(f, &evaluator.evaluate(&f.as_ref())),
-            },
-        )
+        .zip(notes)
+        .map(|(f, note)| match note {
+            Some(note) => GateFinding::suppressed(f, note),
+            None => GateFinding::new(f, &evaluator.evaluate(&f.as_ref())),
+        })
         .collect();
     let unused_vex = vex.unused(Some(application), &used);
     let unmatched = evaluator

@@ -67,12 +67,21 @@ impl StoredFinding {
         digest: &str,
         used: &mut std::collections::HashSet<crate::vex::StatementKey>,
     ) -> Option<vigil_scan::VexNote> {
+        self.with_target(digest, |t| vex.suppression(application, t, used))
+    }
+
+    /// Calls `f` with what VEX statements are checked against: this finding in `digest`.
+    pub fn with_target<R>(
+        &self,
+        digest: &str,
+        f: impl FnOnce(&vigil_sbom::vex::FindingTarget<'_>) -> R,
+    ) -> R {
         let ids: Vec<&str> = std::iter::once(&self.id)
             .chain(&self.aliases)
             .map(VulnId::as_str)
             .collect();
         let p = &self.package;
-        let target = vigil_sbom::vex::FindingTarget {
+        f(&vigil_sbom::vex::FindingTarget {
             digest: Some(digest),
             ids: &ids,
             ecosystem: &p.ecosystem,
@@ -80,8 +89,7 @@ impl StoredFinding {
             version: &p.version,
             source_name: p.source_name.as_deref(),
             source_version: p.source_version.as_deref(),
-        };
-        vex.suppression(application, &target, used)
+        })
     }
 
     /// Whether `id` is the finding's id or one of its aliases.

@@ -301,26 +301,15 @@ pub async fn list_vex(db: &dyn Database) -> Result<Vec<VexListing>, Error> {
             };
             let report = crate::stored::Stored::read(&done)?;
             for f in &report.findings {
-                let ids: Vec<&str> = std::iter::once(&f.id)
-                    .chain(&f.aliases)
-                    .map(|v| v.as_str())
-                    .collect();
-                let target = FindingTarget {
-                    digest: Some(&head.digest),
-                    ids: &ids,
-                    ecosystem: &f.package.ecosystem,
-                    name: &f.package.name,
-                    version: &f.package.version,
-                    source_name: f.package.source_name.as_deref(),
-                    source_version: f.package.source_version.as_deref(),
-                };
-                for (di, d) in set.docs.iter().enumerate() {
-                    for (si, s) in d.statements.iter().enumerate() {
-                        if s.covers(&target) {
-                            covering.insert((di, si));
+                f.with_target(&head.digest, |target| {
+                    for (di, d) in set.docs.iter().enumerate() {
+                        for (si, s) in d.statements.iter().enumerate() {
+                            if s.covers(target) {
+                                covering.insert((di, si));
+                            }
                         }
                     }
-                }
+                });
             }
         }
     }
