@@ -31,6 +31,10 @@ pub enum ParseError {
         /// The limit.
         limit: usize,
     },
+    /// A zip entry that cannot be read: unsupported compression, encryption, or content
+    /// that disagrees with its header (size, CRC-32, invalid deflate data).
+    #[error("unreadable zip entry: {0}")]
+    Entry(String),
     /// The record or document is bigger than the configured limit.
     #[error("size {size} bytes exceeds the limit of {limit} bytes")]
     TooLarge {

@@ -28,7 +28,7 @@ use crate::debian;
 use crate::error::{FeedError, Location, ParseError};
 use crate::format::{FeedFormat, is_yaml_name, sniff};
 use crate::model::Advisory;
-use crate::{alpine, osv};
+use crate::{alpine, osv, zipentry};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fs::{self, File};
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
@@ -464,6 +464,8 @@ struct ZipSource {
     /// Entries handled so far (in archive order).
     index: usize,
     total: u64,
+    /// Reused for every entry (it holds libdeflate's tables).
+    inflater: libdeflater::Decompressor,
 }
 
 enum ZipMode {
@@ -477,8 +479,26 @@ enum EntryRead {
     Bytes(Vec<u8>),
     /// More than `limit` decompressed bytes; the declared size.
     TooLarge(u64),
+    /// The entry cannot be read (see [`zipentry::Content::Unreadable`]).
+    Unreadable(String),
     /// Sizes are in a data descriptor: stream reading is impossible.
     NeedsArchive,
+}
+
+impl From<zipentry::Content> for EntryRead {
+    fn from(c: zipentry::Content) -> Self {
+        match c {
+            zipentry::Content::Bytes(b) => Self::Bytes(b),
+            zipentry::Content::TooLarge(n) => Self::TooLarge(n),
+            zipentry::Content::Unreadable(why) => Self::Unreadable(why),
+        }
+    }
+}
+
+/// Entries other than `.json` and YAML files (and directories) are skipped unread.
+fn wanted_entry(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    !lower.ends_with('/') && (lower.ends_with(".json") || is_yaml_name(&lower))
 }
 
 impl ZipSource {
@@ -486,9 +506,10 @@ impl ZipSource {
         let file = File::open(path).map_err(|e| io_err(loc(path), &e))?;
         Ok(Self {
             path: path.to_path_buf(),
-            mode: ZipMode::Stream(BufReader::new(file)),
+            mode: ZipMode::Stream(BufReader::with_capacity(256 << 10, file)),
             index: 0,
             total: 0,
+            inflater: libdeflater::Decompressor::new(),
         })
     }
 
@@ -504,31 +525,26 @@ impl ZipSource {
 
     /// Reads the next entry: its name and content. `None` at the end of the archive.
     fn read_entry(&mut self, limit: u64) -> Result<Option<(String, EntryRead)>, FeedError> {
-        fn content<R: Read>(
-            entry: &mut zip::read::ZipFile<'_, R>,
-            limit: u64,
-        ) -> io::Result<EntryRead> {
-            let lower = entry.name().to_ascii_lowercase();
-            if entry.is_dir() || !(lower.ends_with(".json") || is_yaml_name(&lower)) {
-                return Ok(EntryRead::Skip);
-            }
-            Ok(match read_limited(&mut *entry, limit)? {
-                Some(b) => EntryRead::Bytes(b),
-                None => EntryRead::TooLarge(entry.size().max(limit + 1)),
-            })
-        }
         let zip_err = |i: usize, e: &dyn std::fmt::Display| FeedError::Feed {
             location: loc(&self.path),
             message: format!("zip entry {i} unreadable: {e}"),
         };
+        let entry_err = |name: &str, e: &io::Error| {
+            io_err(
+                Location {
+                    entry: Some(name.to_owned()),
+                    ..loc(&self.path)
+                },
+                e,
+            )
+        };
         let i = self.index;
         match &mut self.mode {
             ZipMode::Stream(reader) => {
-                let mut entry = match zip::read::read_zipfile_from_stream(reader) {
-                    Ok(Some(e)) => e,
-                    Ok(None) => return Ok(None),
-                    // The zip crate refuses local headers without sizes (data descriptors).
-                    Err(zip::result::ZipError::UnsupportedArchive(_)) => {
+                let header = match zipentry::read_local_header(reader) {
+                    Ok(zipentry::Next::Entry(h)) => h,
+                    Ok(zipentry::Next::End) => return Ok(None),
+                    Ok(zipentry::Next::SizesAfterData) => {
                         return Ok(Some((String::new(), EntryRead::NeedsArchive)));
                     }
                     Err(e) if i == 0 => {
@@ -539,41 +555,40 @@ impl ZipSource {
                     }
                     Err(e) => return Err(zip_err(i, &e)),
                 };
-                let name = entry.name().to_owned();
-                // A deflate stream is never empty: compressed size 0 on a deflated entry
-                // means the real sizes are in a data descriptor.
-                if entry.compressed_size() == 0
-                    && entry.compression() != zip::CompressionMethod::Stored
-                {
-                    return Ok(Some((name, EntryRead::NeedsArchive)));
-                }
-                let read = content(&mut entry, limit).map_err(|e| {
-                    io_err(
-                        Location {
-                            entry: Some(name.clone()),
-                            ..loc(&self.path)
-                        },
-                        &e,
-                    )
-                })?;
-                Ok(Some((name, read)))
+                let read = if wanted_entry(&header.name) {
+                    zipentry::read_content(reader, &header, limit, &mut self.inflater)
+                        .map(EntryRead::from)
+                } else {
+                    zipentry::skip(reader, header.compressed_size).map(|()| EntryRead::Skip)
+                };
+                let read = read.map_err(|e| entry_err(&header.name, &e))?;
+                Ok(Some((header.name, read)))
             }
             ZipMode::Archive(archive) => {
                 if i >= archive.len() {
                     return Ok(None);
                 }
-                let mut entry = archive.by_index(i).map_err(|e| zip_err(i, &e))?;
-                let name = entry.name().to_owned();
-                let read = content(&mut entry, limit).map_err(|e| {
-                    io_err(
-                        Location {
-                            entry: Some(name.clone()),
-                            ..loc(&self.path)
-                        },
-                        &e,
-                    )
-                })?;
-                Ok(Some((name, read)))
+                // Raw: the stored bytes, inflated below as a streamed entry's are.
+                let mut entry = archive.by_index_raw(i).map_err(|e| zip_err(i, &e))?;
+                let header = zipentry::EntryHeader {
+                    name: entry.name().to_owned(),
+                    method: match entry.compression() {
+                        zip::CompressionMethod::Stored => zipentry::STORED,
+                        zip::CompressionMethod::Deflated => zipentry::DEFLATED,
+                        #[allow(deprecated)]
+                        other => other.to_u16(),
+                    },
+                    encrypted: entry.encrypted(),
+                    compressed_size: entry.compressed_size(),
+                    size: entry.size(),
+                    crc32: entry.crc32(),
+                };
+                if !wanted_entry(&header.name) {
+                    return Ok(Some((header.name, EntryRead::Skip)));
+                }
+                let read = zipentry::read_content(&mut entry, &header, limit, &mut self.inflater)
+                    .map_err(|e| entry_err(&header.name, &e))?;
+                Ok(Some((header.name, read.into())))
             }
         }
     }
@@ -616,10 +631,15 @@ impl ZipSource {
                         ),
                     })]);
                 }
+                EntryRead::Unreadable(why) => {
+                    self.index += 1;
+                    return Some(vec![Err(FeedError::Record {
+                        location,
+                        source: ParseError::Entry(why),
+                    })]);
+                }
                 EntryRead::TooLarge(size) => {
                     self.index += 1;
-                    // Count what was decompressed before giving up on the entry.
-                    self.total += limit + 1;
                     return Some(vec![Err(FeedError::Record {
                         location,
                         source: ParseError::TooLarge {

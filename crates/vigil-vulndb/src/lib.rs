@@ -39,6 +39,8 @@ pub mod format;
 pub mod model;
 pub mod osv;
 pub mod severity;
+#[cfg(feature = "fs")]
+mod zipentry;
 
 pub use error::{FeedError, Location, ParseError};
 pub use format::FeedFormat;

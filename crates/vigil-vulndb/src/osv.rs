@@ -183,24 +183,35 @@ struct IdOnly {
 pub fn parse_json(bytes: &[u8]) -> Result<Vec<Result<Advisory, RecordError>>, ParseError> {
     // Validate UTF-8 once; serde_json's `from_str` then trusts it.
     let text = check_utf8(bytes)?;
-    check_depth(bytes)?;
-    if text.trim_start().starts_with('[') {
-        let items: Vec<&serde_json::value::RawValue> =
-            serde_json::from_str(text).map_err(|e| ParseError::Syntax(e.to_string()))?;
-        Ok(items
+    let results = if text.trim_start().starts_with('[') {
+        let items: Vec<&serde_json::value::RawValue> = serde_json::from_str(text).map_err(|e| {
+            check_depth(bytes)
+                .err()
+                .unwrap_or_else(|| ParseError::Syntax(e.to_string()))
+        })?;
+        items
             .into_iter()
             .map(|raw| record_from_str(raw.get()))
-            .collect())
+            .collect()
     } else {
-        Ok(vec![record_from_str(text)])
+        vec![record_from_str(text)]
+    };
+    // The nesting check looks at every byte, which took as long as parsing the record: it
+    // runs only to explain a failed parse. serde_json bounds its own recursion (and skips
+    // list items without recursing), so a record that parses was never a danger.
+    if results.iter().any(Result::is_err) {
+        check_depth(bytes)?;
     }
+    Ok(results)
 }
 
 /// Parses one OSV record in JSON.
 pub fn parse_json_record(bytes: &[u8]) -> Result<Advisory, RecordError> {
     let text = check_utf8(bytes).map_err(|error| RecordError { id: None, error })?;
-    check_depth(bytes).map_err(|error| RecordError { id: None, error })?;
-    record_from_str(text)
+    record_from_str(text).map_err(|e| match check_depth(bytes) {
+        Err(error) => RecordError { id: None, error },
+        Ok(()) => e,
+    })
 }
 
 fn record_from_str(text: &str) -> Result<Advisory, RecordError> {
@@ -241,7 +252,8 @@ pub fn parse_yaml(bytes: &[u8]) -> Result<Advisory, RecordError> {
 /// Deepest bracket nesting accepted in a record, far above what any real feed uses.
 pub const MAX_DEPTH: usize = 64;
 
-/// Refuses JSON (or YAML flow) text nested deeper than [`MAX_DEPTH`] brackets. Brackets
+/// Refuses JSON (or YAML flow) text nested deeper than [`MAX_DEPTH`] brackets (for OSV
+/// JSON, only to explain a record that did not parse). Brackets
 /// inside double-quoted strings do not count (single quotes are not JSON strings, and in
 /// YAML plain text they are apostrophes).
 pub(crate) fn check_depth(bytes: &[u8]) -> Result<(), ParseError> {

@@ -127,6 +127,118 @@ fn zip_total_limit_stops_the_archive() {
     );
 }
 
+/// A zip of two real records whose first local header is then patched by `patch`; the
+/// errors of reading it (the second record must still be read).
+fn read_patched_zip(patch: impl Fn(&mut [u8])) -> Vec<String> {
+    let tmp = tempfile::tempdir().unwrap();
+    let zip = tmp.path().join("patched.zip");
+    let dir = feeds_dir().join("golang-vulndb");
+    let first = std::fs::read(dir.join("GO-2022-0969.json")).unwrap();
+    let second = std::fs::read(dir.join("GO-2022-1144.json")).unwrap();
+    zip_of(&zip, &[("first.json", &first), ("second.json", &second)]);
+    let mut bytes = std::fs::read(&zip).unwrap();
+    assert_eq!(&bytes[..4], b"PK\x03\x04");
+    patch(&mut bytes);
+    std::fs::write(&zip, &bytes).unwrap();
+    let items: Vec<_> = open_feed(&zip, FeedFormat::Osv).collect();
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert_eq!(
+        items[1].as_ref().unwrap().advisory.id.as_str(),
+        "GO-2022-1144",
+        "the entry after a bad one is read"
+    );
+    items
+        .iter()
+        .filter_map(|i| i.as_ref().err())
+        .map(|e| {
+            assert!(!e.is_fatal(), "{e}");
+            e.to_string()
+        })
+        .collect()
+}
+
+/// Offsets in a local file header (APPNOTE 4.3.7).
+const METHOD: usize = 8;
+const CRC32: usize = 14;
+const SIZE: usize = 22;
+
+#[test]
+fn zip_entry_that_inflates_past_its_declared_size_is_refused() {
+    let errors = read_patched_zip(|b| b[SIZE..SIZE + 4].copy_from_slice(&100u32.to_le_bytes()));
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].ends_with(
+            "patched.zip, entry first.json: unreadable zip entry: inflates to more than the \
+             declared 100 bytes"
+        ),
+        "{}",
+        errors[0]
+    );
+}
+
+#[test]
+fn zip_entry_shorter_than_its_declared_size_is_refused() {
+    let errors = read_patched_zip(|b| {
+        let size = u32::from_le_bytes(b[SIZE..SIZE + 4].try_into().unwrap());
+        b[SIZE..SIZE + 4].copy_from_slice(&(size + 1).to_le_bytes());
+    });
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0].contains(", not the declared "), "{}", errors[0]);
+}
+
+#[test]
+fn zip_entry_with_a_wrong_crc_is_refused() {
+    let errors = read_patched_zip(|b| b[CRC32] ^= 0xff);
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].contains("entry first.json: unreadable zip entry: CRC-32 "),
+        "{}",
+        errors[0]
+    );
+}
+
+#[test]
+fn zip_entry_with_an_unsupported_method_is_refused() {
+    // 12: bzip2.
+    let errors = read_patched_zip(|b| b[METHOD..METHOD + 2].copy_from_slice(&12u16.to_le_bytes()));
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].ends_with("compression method 12 is not supported (stored and deflate are)"),
+        "{}",
+        errors[0]
+    );
+}
+
+#[test]
+fn zip_entry_with_invalid_deflate_data_is_refused() {
+    // The first byte of the deflate stream: block type 3 does not exist.
+    let errors = read_patched_zip(|b| {
+        let name_len = usize::from(u16::from_le_bytes([b[26], b[27]]));
+        let extra_len = usize::from(u16::from_le_bytes([b[28], b[29]]));
+        b[30 + name_len + extra_len] |= 0b110;
+    });
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].ends_with("unreadable zip entry: invalid deflate data"),
+        "{}",
+        errors[0]
+    );
+}
+
+#[test]
+fn truncated_zip_is_a_fatal_error_naming_the_entry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let zip = tmp.path().join("cut.zip");
+    let good = std::fs::read(feeds_dir().join("golang-vulndb/GO-2022-0969.json")).unwrap();
+    zip_of(&zip, &[("a.json", &good), ("b.json", &good)]);
+    let bytes = std::fs::read(&zip).unwrap();
+    std::fs::write(&zip, &bytes[..bytes.len() / 2]).unwrap();
+    let items: Vec<_> = open_feed(&zip, FeedFormat::Osv).collect();
+    let last = items.last().unwrap().as_ref().unwrap_err();
+    assert!(last.is_fatal());
+    assert!(last.to_string().contains("cut.zip"), "{last}");
+}
+
 #[test]
 fn oversized_file_is_refused_before_reading() {
     let tmp = tempfile::tempdir().unwrap();
