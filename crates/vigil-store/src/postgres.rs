@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{ConnectOptions, Postgres, Row, Transaction};
+use sqlx::{ConnectOptions, Postgres, QueryBuilder, Row, Transaction};
 
 use crate::import::{Batching, Previous, Writer};
 use crate::location::redact_url;
@@ -324,16 +324,21 @@ impl Writer for PgWriter {
         meta: &SourceMeta,
         records: u64,
         digest: &str,
-    ) -> Result<Vec<(String, u64)>, Error> {
-        sqlx::query(
-            "INSERT INTO source_ecosystems (source, ecosystem, advisories) \
-             SELECT source, ecosystem, COUNT(DISTINCT advisory_id) FROM affected \
-             WHERE source = $1 GROUP BY source, ecosystem",
-        )
-        .bind(&meta.name)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(Error::query("count ecosystems"))?;
+        ecosystems: &[(String, u64)],
+    ) -> Result<(), Error> {
+        if !ecosystems.is_empty() {
+            let mut q: QueryBuilder<Postgres> =
+                QueryBuilder::new("INSERT INTO source_ecosystems (source, ecosystem, advisories) ");
+            q.push_values(ecosystems, |mut b, (ecosystem, n)| {
+                b.push_bind(&meta.name)
+                    .push_bind(ecosystem)
+                    .push_bind(*n as i64);
+            });
+            q.build()
+                .execute(&mut *self.tx)
+                .await
+                .map_err(Error::query("count ecosystems"))?;
+        }
         sqlx::query(
             "INSERT INTO sources (name, format, location, records, digest, imported_at, checked_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $6) \
@@ -350,12 +355,10 @@ impl Writer for PgWriter {
         .execute(&mut *self.tx)
         .await
         .map_err(Error::query("write source"))?;
-        let ecosystems = source_ecosystems(&mut self.tx, &meta.name).await?;
         self.tx
             .commit()
             .await
-            .map_err(Error::query("commit import"))?;
-        Ok(ecosystems)
+            .map_err(Error::query("commit import"))
     }
 
     async fn rollback(self: Box<Self>) -> Result<(), Error> {

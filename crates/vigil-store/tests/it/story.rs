@@ -179,6 +179,19 @@ fn story() {
         assert_eq!(status[0].records, ghsa.len() as u64);
         assert_eq!(status[0].digest, stats.digest);
         assert_eq!(status[0].ecosystems, stats.ecosystems);
+        // Advisories per ecosystem, counted from the advisories themselves.
+        let mut expected = std::collections::BTreeMap::<String, u64>::new();
+        for a in &ghsa_advs {
+            let ecos: std::collections::BTreeSet<&str> = a
+                .affected
+                .iter()
+                .map(|x| x.package.ecosystem.as_str())
+                .collect();
+            for e in ecos {
+                *expected.entry(e.to_owned()).or_default() += 1;
+            }
+        }
+        assert_eq!(stats.ecosystems, expected.into_iter().collect::<Vec<_>>());
         let ecos = db.ecosystems().await.unwrap();
         let pypi = ecos.iter().find(|(e, _)| e == "PyPI").unwrap().1;
         let ghsa_pypi = stats
@@ -224,6 +237,24 @@ fn story() {
             let got = db.advisory(newer[0].id.as_str()).await.unwrap();
             let dup = got.iter().find(|s| s.source == "dups").unwrap();
             assert_eq!(dup.advisory.summary.as_deref(), Some("updated summary"));
+        }
+        // A newer copy in another ecosystem moves the record's count there.
+        let mut moved = newer[0].clone();
+        for a in &mut moved.affected {
+            a.package.ecosystem = "npm".into();
+        }
+        moved.modified = Some("2099-02-01T00:00:00Z".into());
+        for order in [[0usize, 1], [1, 0]] {
+            let copies = [ghsa_advs[0].clone(), moved.clone()];
+            let recs: Vec<Record> = order
+                .iter()
+                .map(|&i| db.prepare(&copies[i]).unwrap())
+                .collect();
+            let s = import(&*db, meta("moved"), recs).await.unwrap();
+            assert_eq!(s.ecosystems, [("npm".to_owned(), 1)]);
+            let status = db.status().await.unwrap();
+            let moved_status = status.iter().find(|s| s.name == "moved").unwrap();
+            assert_eq!(moved_status.ecosystems, s.ecosystems);
         }
 
         // An import dropped before commit (an error, a crash) leaves the previous records.

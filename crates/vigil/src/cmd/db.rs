@@ -344,7 +344,10 @@ fn import_one(
         std::sync::mpsc::sync_channel::<(u64, Vec<Result<Document, FeedError>>)>(workers * 2);
     // Shared by the workers only: when the last one stops, the reader's sends fail.
     let doc_rx = std::sync::Arc::new(std::sync::Mutex::new(doc_rx));
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(u64, Chunk)>(workers * 2);
+    // Prepared records queue up while the writer waits for the database to take a batch
+    // (512 records): with room for 2,048 of them (about 16 MB), the workers keep working
+    // meanwhile instead of blocking on a full queue and leaving a core idle.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(u64, Chunk)>(32);
     let prepare = |doc: Result<Document, FeedError>, out: &mut Chunk| -> bool {
         let items = match doc {
             Ok(doc) => doc.into_items(),
