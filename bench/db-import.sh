@@ -78,7 +78,7 @@ echo "large, sqlite: $n_large records in ${t_sqlite} s = $(per_sec "$n_large" "$
 start=$(now)
 vigil_sqlite large db import --source large "$LARGE" >/dev/null
 t_again=$(secs "$start" "$(now)")
-echo "large, sqlite, same content again (digest unchanged, rolled back): ${t_again} s; $(ratio "$t_again" "$t_peer")x unzip"
+echo "large, sqlite, same feed again (fingerprint unchanged, not read): ${t_again} s; $(ratio "$t_again" "$t_peer")x unzip"
 
 URL="${VIGIL_TEST_DATABASE_URL:-}"
 if [ -z "$URL" ] && [ -x scripts/pg-test-server.sh ] && command -v psql >/dev/null; then

@@ -212,6 +212,7 @@ impl Import for Batching {
             ecosystems,
             digest,
             unchanged,
+            feed_reused: false,
         })
     }
 }

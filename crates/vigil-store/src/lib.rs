@@ -61,6 +61,10 @@ pub struct SourceMeta {
     pub format: String,
     /// Where the records came from (paths or URL), for `db status`.
     pub location: String,
+    /// A fingerprint of the feed's bytes (and of how they are read), stored with the
+    /// source so that the next import of the same bytes can skip reading them
+    /// ([`Database::reuse_unchanged_feed`]). `None` when the caller has none.
+    pub feed_digest: Option<String>,
 }
 
 /// The outcome of one import.
@@ -79,6 +83,9 @@ pub struct ImportStats {
     pub digest: String,
     /// True when the content was identical to the stored one and nothing was rewritten.
     pub unchanged: bool,
+    /// True when the feed's bytes were those of the source's last import, so the feed
+    /// was not read at all (then `unchanged` is true too, and `duplicates` 0).
+    pub feed_reused: bool,
 }
 
 /// One source as `db status` shows it.
@@ -118,6 +125,13 @@ pub trait Database: Platform + Send + Sync + std::fmt::Debug {
     fn prepare(&self, advisory: &Advisory) -> Result<Record, Error> {
         Record::new(advisory)
     }
+
+    /// When `source.name` was last imported from a feed with this same
+    /// [`SourceMeta::feed_digest`], records that it was checked again now (its location too)
+    /// and returns its stats, marked unchanged: the feed need not be read. `None` (and
+    /// nothing written) otherwise, or when `source` has no feed digest.
+    async fn reuse_unchanged_feed(&self, source: &SourceMeta)
+    -> Result<Option<ImportStats>, Error>;
 
     /// Starts an atomic import that replaces every record of `source.name`.
     /// Nothing is visible to readers before [`Import::commit`]; dropping the import

@@ -77,6 +77,45 @@ impl Database for PgDatabase {
         Backend::Postgres
     }
 
+    async fn reuse_unchanged_feed(
+        &self,
+        source: &SourceMeta,
+    ) -> Result<Option<crate::ImportStats>, Error> {
+        let Some(feed_digest) = &source.feed_digest else {
+            return Ok(None);
+        };
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(Error::query("check feed digest"))?;
+        let row = sqlx::query(
+            "UPDATE sources SET checked_at = $1, location = $2 \
+             WHERE name = $3 AND feed_digest = $4 RETURNING records, digest",
+        )
+        .bind(unix_now())
+        .bind(&source.location)
+        .bind(&source.name)
+        .bind(feed_digest)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(Error::query("check feed digest"))?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let ecosystems = source_ecosystems(&mut tx, &source.name).await?;
+        tx.commit().await.map_err(Error::query("write source"))?;
+        Ok(Some(crate::ImportStats {
+            source: source.name.clone(),
+            records: row.get::<i64, _>(0) as u64,
+            duplicates: 0,
+            ecosystems,
+            digest: row.get(1),
+            unchanged: true,
+            feed_reused: true,
+        }))
+    }
+
     async fn begin_import(&self, source: SourceMeta) -> Result<Box<dyn Import>, Error> {
         let mut tx = self
             .pool
@@ -340,11 +379,12 @@ impl Writer for PgWriter {
                 .map_err(Error::query("count ecosystems"))?;
         }
         sqlx::query(
-            "INSERT INTO sources (name, format, location, records, digest, imported_at, checked_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6) \
+            "INSERT INTO sources (name, format, location, records, digest, imported_at, checked_at, \
+             feed_digest) VALUES ($1, $2, $3, $4, $5, $6, $6, $7) \
              ON CONFLICT (name) DO UPDATE SET format = EXCLUDED.format, \
              location = EXCLUDED.location, records = EXCLUDED.records, digest = EXCLUDED.digest, \
-             imported_at = EXCLUDED.imported_at, checked_at = EXCLUDED.checked_at",
+             imported_at = EXCLUDED.imported_at, checked_at = EXCLUDED.checked_at, \
+             feed_digest = EXCLUDED.feed_digest",
         )
         .bind(&meta.name)
         .bind(&meta.format)
@@ -352,6 +392,7 @@ impl Writer for PgWriter {
         .bind(records as i64)
         .bind(digest)
         .bind(unix_now())
+        .bind(&meta.feed_digest)
         .execute(&mut *self.tx)
         .await
         .map_err(Error::query("write source"))?;
@@ -375,13 +416,16 @@ impl Writer for PgWriter {
             .await
             .map_err(Error::query("roll back unchanged import"))?;
         let mut conn = this.pool.acquire().await.map_err(Error::query("connect"))?;
-        sqlx::query("UPDATE sources SET checked_at = $1, location = $2 WHERE name = $3")
-            .bind(unix_now())
-            .bind(&meta.location)
-            .bind(&meta.name)
-            .execute(&mut *conn)
-            .await
-            .map_err(Error::query("write source"))?;
+        sqlx::query(
+            "UPDATE sources SET checked_at = $1, location = $2, feed_digest = $3 WHERE name = $4",
+        )
+        .bind(unix_now())
+        .bind(&meta.location)
+        .bind(&meta.feed_digest)
+        .bind(&meta.name)
+        .execute(&mut *conn)
+        .await
+        .map_err(Error::query("write source"))?;
         source_ecosystems(&mut conn, &meta.name).await
     }
 }

@@ -36,6 +36,7 @@ async fn seed(db: &dyn Database) {
         name: "pypa".into(),
         format: "osv".into(),
         location: "fixtures/pypa".into(),
+        feed_digest: None,
     };
     import(db, meta, records).await.unwrap();
     db.add_application("web").await.unwrap();

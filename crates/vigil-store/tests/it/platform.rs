@@ -612,6 +612,7 @@ fn database_version_follows_imports() {
             name: name.into(),
             format: "osv".into(),
             location: format!("fixtures/{name}"),
+            feed_digest: None,
         };
         let empty = database_version(&*db).await.unwrap();
         let records = ghsa_records();

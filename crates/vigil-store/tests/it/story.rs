@@ -54,6 +54,7 @@ fn meta(name: &str) -> SourceMeta {
         name: name.into(),
         format: "osv".into(),
         location: format!("fixtures/{name}"),
+        feed_digest: None,
     }
 }
 
@@ -212,6 +213,43 @@ fn story() {
         let status2 = db.status().await.unwrap();
         assert_eq!(status2[0].imported_at, status[0].imported_at);
         assert_eq!(status2[0].records, status[0].records);
+
+        // A feed fingerprint stored with an import lets the next import of the same bytes
+        // skip reading them; any other fingerprint, or none, does not.
+        let with_feed = |digest: Option<&str>| SourceMeta {
+            feed_digest: digest.map(str::to_owned),
+            location: "elsewhere/ghsa".into(),
+            ..meta("ghsa")
+        };
+        assert_eq!(
+            db.reuse_unchanged_feed(&with_feed(Some("f1")))
+                .await
+                .unwrap(),
+            None
+        );
+        let fingerprinted = import(&*db, with_feed(Some("f1")), records(&*db, &ghsa_advs))
+            .await
+            .unwrap();
+        assert!(fingerprinted.unchanged && !fingerprinted.feed_reused);
+        for other in [None, Some("f2")] {
+            assert_eq!(
+                db.reuse_unchanged_feed(&with_feed(other)).await.unwrap(),
+                None
+            );
+        }
+        let reused = db
+            .reuse_unchanged_feed(&with_feed(Some("f1")))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(reused.unchanged && reused.feed_reused);
+        assert_eq!(
+            (reused.records, &reused.digest, &reused.ecosystems),
+            (stats.records, &stats.digest, &stats.ecosystems)
+        );
+        let status3 = db.status().await.unwrap();
+        assert_eq!(status3[0].location, "elsewhere/ghsa");
+        assert_eq!(status3[0].imported_at, status[0].imported_at);
 
         // A newer copy of one record replaces it; the rest stay.
         let mut newer = ghsa_advs.clone();

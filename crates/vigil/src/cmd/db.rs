@@ -3,8 +3,10 @@
 //!
 //! Output contracts (stdout; progress and warnings go to stderr):
 //! - `db import`: per source, one line `imported NAME: N advisories from PATH` (or
-//!   `unchanged NAME: ...` when the content's digest did not change), with duplicate and
-//!   skipped counts when there are any, then one indented line per ecosystem key:
+//!   `unchanged NAME: ...` when the content's digest did not change, with `(the same feed
+//!   bytes as the last import, not read again)` when the feed's fingerprint matched the
+//!   last import's), with duplicate and skipped counts when there are any, then one
+//!   indented line per ecosystem key:
 //!   `  ECOSYSTEM  COUNT`.
 //! - `db status --format json`: `{"database", "last_update", "stale", "sources": [{"name",
 //!   "format", "location", "records", "ecosystems": {KEY: COUNT}, "imported_at",
@@ -196,6 +198,9 @@ fn print_stats(
             "imported"
         };
         let mut extra = Vec::new();
+        if stats.feed_reused {
+            extra.push("the same feed bytes as the last import, not read again".to_owned());
+        }
         if stats.duplicates > 0 {
             extra.push(format!("{} duplicate ids", stats.duplicates));
         }
@@ -316,11 +321,21 @@ fn import_one(
     name: &str,
     skip_invalid: bool,
 ) -> anyhow::Result<(vigil_store::ImportStats, u64)> {
+    // A feed that cannot be fingerprinted is imported without one: the reader then says
+    // what is wrong with it, in its own words.
+    let feed_digest = super::feed_digest::feed_digest(path, format, skip_invalid)
+        .inspect_err(|e| tracing::debug!("no fingerprint of {}: {e}", path.display()))
+        .ok();
     let meta = SourceMeta {
         name: name.to_owned(),
         format: detect_format(path, format),
         location: location.to_owned(),
+        feed_digest,
     };
+    // The same bytes as the source's last import, read the same way: nothing to read.
+    if let Some(stats) = store.block_on(store.db().reuse_unchanged_feed(&meta))? {
+        return Ok((stats, 0));
+    }
     let rejected = || {
         format!(
             "import of {} rejected; source {name} is unchanged",

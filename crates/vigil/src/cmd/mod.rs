@@ -4,6 +4,7 @@ pub mod ci;
 pub mod config;
 pub mod db;
 pub mod events;
+mod feed_digest;
 pub mod gate;
 pub mod integrations;
 pub mod inventory;
