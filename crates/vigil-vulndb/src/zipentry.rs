@@ -175,8 +175,11 @@ pub(crate) fn read_content(
         return Ok(problem);
     }
     // Bounded above: at most a little more than `limit`.
-    let mut stored = vec![0u8; header.compressed_size as usize];
-    r.read_exact(&mut stored)?;
+    let mut stored = Vec::with_capacity(header.compressed_size as usize);
+    r.take(header.compressed_size).read_to_end(&mut stored)?;
+    if (stored.len() as u64) < header.compressed_size {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
     Ok(decode(header, stored, inflater))
 }
 
