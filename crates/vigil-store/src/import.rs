@@ -182,6 +182,10 @@ impl Import for Batching {
         self.seen
     }
 
+    fn set_feed_digest(&mut self, feed_digest: Option<String>) {
+        self.meta.feed_digest = feed_digest;
+    }
+
     async fn rollback(self: Box<Self>) -> Result<(), Error> {
         self.writer.rollback().await
     }

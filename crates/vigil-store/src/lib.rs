@@ -103,6 +103,8 @@ pub struct SourceStatus {
     pub checked_at: SystemTime,
     /// SHA-256 of its records' JSON.
     pub digest: String,
+    /// The fingerprint of the feed it was last imported from ([`SourceMeta::feed_digest`]).
+    pub feed_digest: Option<String>,
 }
 
 /// An advisory and the source it was imported from.
@@ -174,6 +176,10 @@ pub trait Import: Send {
 
     /// Records added so far (duplicates included).
     fn seen(&self) -> u64;
+
+    /// Sets the feed fingerprint stored at commit ([`SourceMeta::feed_digest`]), for a
+    /// caller that computes it while the import runs.
+    fn set_feed_digest(&mut self, feed_digest: Option<String>);
 
     /// Commits: the new records replace the source's previous ones.
     async fn commit(self: Box<Self>) -> Result<ImportStats, Error>;
@@ -271,6 +277,7 @@ pub(crate) fn source_status(
     digest: String,
     imported_at: i64,
     checked_at: i64,
+    feed_digest: Option<String>,
     ecosystems: &[(String, String, i64)],
 ) -> SourceStatus {
     let mut ecos: Vec<(String, u64)> = ecosystems
@@ -288,5 +295,6 @@ pub(crate) fn source_status(
         imported_at: from_unix(imported_at),
         checked_at: from_unix(checked_at),
         digest,
+        feed_digest,
     }
 }

@@ -200,7 +200,7 @@ impl Database for PgDatabase {
 
     async fn status(&self) -> Result<Vec<SourceStatus>, Error> {
         let rows = sqlx::query(
-            "SELECT name, format, location, records, digest, imported_at, checked_at \
+            "SELECT name, format, location, records, digest, imported_at, checked_at, feed_digest \
              FROM sources",
         )
         .fetch_all(&self.pool)
@@ -225,6 +225,7 @@ impl Database for PgDatabase {
                     r.get(4),
                     r.get(5),
                     r.get(6),
+                    r.get(7),
                     &ecos,
                 )
             })

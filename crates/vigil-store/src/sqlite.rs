@@ -220,7 +220,7 @@ impl Database for SqliteDatabase {
 
     async fn status(&self) -> Result<Vec<SourceStatus>, Error> {
         let rows = sqlx::query(
-            "SELECT name, format, location, records, digest, imported_at, checked_at \
+            "SELECT name, format, location, records, digest, imported_at, checked_at, feed_digest \
              FROM sources ORDER BY name",
         )
         .fetch_all(&self.pool)
@@ -245,6 +245,7 @@ impl Database for SqliteDatabase {
                     r.get(4),
                     r.get(5),
                     r.get(6),
+                    r.get(7),
                     &ecos,
                 )
             })

@@ -10,7 +10,8 @@
 //!   `  ECOSYSTEM  COUNT`.
 //! - `db status --format json`: `{"database", "last_update", "stale", "sources": [{"name",
 //!   "format", "location", "records", "ecosystems": {KEY: COUNT}, "imported_at",
-//!   "checked_at", "age_seconds", "digest"}]}`, times in RFC 3339 (UTC).
+//!   "checked_at", "age_seconds", "digest", "feed_digest"}]}`, times in RFC 3339 (UTC);
+//!   `feed_digest` is the fingerprint of the feed last imported (null when not known).
 //! - `db show ID --format json`: an array of `{"source", "advisory"}`, the advisory as the
 //!   vigil-vulndb model serialises it.
 
@@ -323,18 +324,29 @@ fn import_one(
 ) -> anyhow::Result<(vigil_store::ImportStats, u64)> {
     // A feed that cannot be fingerprinted is imported without one: the reader then says
     // what is wrong with it, in its own words.
-    let feed_digest = super::feed_digest::feed_digest(path, format, skip_invalid)
-        .inspect_err(|e| tracing::debug!("no fingerprint of {}: {e}", path.display()))
-        .ok();
-    let meta = SourceMeta {
+    let fingerprint = || {
+        super::feed_digest::feed_digest(path, format, skip_invalid)
+            .inspect_err(|e| tracing::debug!("no fingerprint of {}: {e}", path.display()))
+            .ok()
+    };
+    let mut meta = SourceMeta {
         name: name.to_owned(),
         format: detect_format(path, format),
         location: location.to_owned(),
-        feed_digest,
+        feed_digest: None,
     };
-    // The same bytes as the source's last import, read the same way: nothing to read.
-    if let Some(stats) = store.block_on(store.db().reuse_unchanged_feed(&meta))? {
-        return Ok((stats, 0));
+    // Only a source imported from a fingerprinted feed can be skipped: the feed is then
+    // fingerprinted first, and not read at all if it is the same. Otherwise the
+    // fingerprint is taken beside the import, for the next time.
+    let stored = store.block_on(store.db().status())?;
+    let fingerprinted = stored
+        .iter()
+        .any(|s| s.name == name && s.feed_digest.is_some());
+    if fingerprinted {
+        meta.feed_digest = fingerprint();
+        if let Some(stats) = store.block_on(store.db().reuse_unchanged_feed(&meta))? {
+            return Ok((stats, 0));
+        }
     }
     let rejected = || {
         format!(
@@ -392,6 +404,7 @@ fn import_one(
         true
     };
     let read = std::thread::scope(|scope| {
+        let late_fingerprint = (!fingerprinted).then(|| scope.spawn(fingerprint));
         scope.spawn(move || {
             let mut seq = 0;
             let mut chunk = Vec::with_capacity(CHUNK);
@@ -461,7 +474,11 @@ fn import_one(
         };
         // `ordered` owns the receiver: it is dropped when `write` returns, which stops
         // the workers and then the reader if `write` stopped early.
-        write(&mut ordered.into_iter())
+        let written = write(&mut ordered.into_iter());
+        if let Some(handle) = late_fingerprint {
+            import.set_feed_digest(handle.join().ok().flatten());
+        }
+        written
     });
     if let Err(e) = read {
         bar.finish_and_clear();
@@ -681,6 +698,7 @@ fn source_json(s: &SourceStatus) -> serde_json::Value {
         "checked_at": rfc3339(s.checked_at),
         "age_seconds": age(s.checked_at).as_secs(),
         "digest": format!("sha256:{}", s.digest),
+        "feed_digest": s.feed_digest,
     })
 }
 

@@ -443,6 +443,10 @@ fn newer_copy_of_a_record_replaces_it_and_bad_records_are_rejected() {
     copy_dir(&feeds().join("github-advisory-database"), &feed);
     let out = env.ok(&["db", "import", "--source", "ghsa", p(&feed)]);
     assert!(out.starts_with("imported ghsa: 20 advisories"), "{out}");
+    // The feed's fingerprint, taken beside the first import, is stored for the next one.
+    let status = env.json(&["db", "status", "--format", "json"]);
+    let fingerprint = status["sources"][0]["feed_digest"].as_str().unwrap();
+    assert!(fingerprint.starts_with("sha256:"), "{status}");
 
     // A newer copy of one record.
     let file = walk(&feed)
