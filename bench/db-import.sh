@@ -11,7 +11,8 @@
 #
 # Peak memory of the large import is printed too (GNU time): it must not grow with the feed.
 #
-# Environment: VIGIL_BENCH_COUNT (default 200000), VIGIL_BENCH_LARGE (a prebuilt zip),
+# Environment: VIGIL_BENCH_COUNT (default 200000), VIGIL_BENCH_RUNS (default 3),
+# VIGIL_BENCH_LARGE (a prebuilt zip),
 # VIGIL_TEST_DATABASE_URL (a PostgreSQL server; otherwise scripts/pg-test-server.sh starts
 # one when it can). Needs: python3, unzip, psql (for the PostgreSQL part).
 set -euo pipefail
@@ -20,6 +21,8 @@ ROOT="$(pwd)"
 FEEDS="${VIGIL_SHARED:-$ROOT/../shared}/fixtures/feeds"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 COUNT="${VIGIL_BENCH_COUNT:-200000}"
+RUNS="${VIGIL_BENCH_RUNS:-3}"
+source bench/lib.sh
 
 cargo build --release -q -p vigil
 BIN="$TARGET/release/vigil"
@@ -33,7 +36,6 @@ trap cleanup EXIT
 
 now() { date +%s.%N; }
 secs() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.3f}')" "$1" "$2"; }
-ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$1" "$2"; }
 per_sec() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):,.0f}')" "$1" "$2"; }
 records() {
     "$@" db status --format json | python3 -c 'import json,sys; print(sum(s["records"] for s in json.load(sys.stdin)["sources"]))'
@@ -63,17 +65,14 @@ if [ ! -f "$LARGE" ]; then
     python3 "$GEN" "$LARGE" --count "$COUNT" --feeds "$FEEDS" >&2
 fi
 
-start=$(now)
-unzip -p "$LARGE" >/dev/null
-t_peer=$(secs "$start" "$(now)")
-echo "peer: unzip -p of the large zip: ${t_peer} s"
+# Medians of RUNS runs each (after a warm-up): on a shared machine one run can be 20% off.
+read -r t_peer _ < <(median_run "$RUNS" unzip -p "$LARGE")
+echo "peer: unzip -p of the large zip: ${t_peer} s (median of $RUNS)"
 
-start=$(now)
-/usr/bin/time -o "$WORK/rss" -f %M env -u VIGIL_DATABASE_URL VIGIL_DATA_DIR="$WORK/large" HOME="$WORK" \
-    "$BIN" db import --source large "$LARGE" >/dev/null
-t_sqlite=$(secs "$start" "$(now)")
+read -r t_sqlite rss < <(median_run "$RUNS" sh -c "rm -rf '$WORK/large' && env -u VIGIL_DATABASE_URL \
+    VIGIL_DATA_DIR='$WORK/large' HOME='$WORK' '$BIN' db import --source large '$LARGE'")
 n_large=$(records vigil_sqlite large)
-echo "large, sqlite: $n_large records in ${t_sqlite} s = $(per_sec "$n_large" "$t_sqlite") records/s (target >= 20,000); $(ratio "$t_sqlite" "$t_peer")x unzip; peak RSS $(( $(cat "$WORK/rss") / 1024 )) MB"
+echo "large, sqlite: $n_large records in ${t_sqlite} s (median of $RUNS, each into a fresh database) = $(per_sec "$n_large" "$t_sqlite") records/s (target >= 20,000); $(ratio "$t_sqlite" "$t_peer")x unzip; peak RSS $(( rss / 1024 )) MB"
 
 start=$(now)
 vigil_sqlite large db import --source large "$LARGE" >/dev/null
