@@ -173,6 +173,14 @@ pub fn report_finding_key(f: &Value) -> String {
     )
 }
 
+fn bad_report(head: &vigil_store::platform::Scan, problem: impl std::fmt::Display) -> Error {
+    Error::BadStoredReport {
+        scan_id: head.id,
+        digest: head.digest.clone(),
+        problem: problem.to_string(),
+    }
+}
+
 fn keys_of(report: &Value) -> BTreeSet<String> {
     report["findings"]
         .as_array()
@@ -240,13 +248,8 @@ pub async fn rematch(
             let Some(done) = db.scan_report(head.id).await? else {
                 continue;
             };
-            let bad = |problem: String| Error::BadStoredReport {
-                scan_id: head.id,
-                digest: head.digest.clone(),
-                problem,
-            };
-            let old: Value = done.json().map_err(|e| bad(e.to_string()))?;
-            let inventory = inventory_of(&old).map_err(|e| bad(e.to_string()))?;
+            let old: Value = done.json().map_err(|e| bad_report(head, e))?;
+            let inventory = inventory_of(&old).map_err(|e| bad_report(head, e))?;
             items.push((head, old, inventory));
         }
         let keys: BTreeSet<(String, String)> = items
@@ -264,11 +267,7 @@ pub async fn rematch(
         let matcher = vigil_matcher::Matcher::new(&advisories);
         for (head, old, inventory) in items {
             let report = vigil_scan::report::build_with(inventory, &matcher, &ctx);
-            let new_json = serde_json::to_value(&report).map_err(|e| Error::BadStoredReport {
-                scan_id: head.id,
-                digest: head.digest.clone(),
-                problem: e.to_string(),
-            })?;
+            let new_json = serde_json::to_value(&report).map_err(|e| bad_report(head, e))?;
             let (before, after) = (keys_of(&old), keys_of(&new_json));
             let gained: BTreeSet<String> = after.difference(&before).cloned().collect();
             let lost: Vec<String> = before.difference(&after).cloned().collect();

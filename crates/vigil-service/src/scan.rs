@@ -233,19 +233,15 @@ fn sbom_digest(path: &str) -> Result<String, Error> {
         return Ok(d);
     }
     use sha2::Digest;
-    let mut file = std::fs::File::open(path).map_err(|source| {
-        Error::Sbom(vigil_sbom::Error::Io {
-            path: path.into(),
-            source,
-        })
-    })?;
     let mut hasher = sha2::Sha256::new();
-    std::io::copy(&mut file, &mut hasher).map_err(|source| {
-        Error::Sbom(vigil_sbom::Error::Io {
-            path: path.into(),
-            source,
-        })
-    })?;
+    std::fs::File::open(path)
+        .and_then(|mut file| std::io::copy(&mut file, &mut hasher))
+        .map_err(|source| {
+            Error::Sbom(vigil_sbom::Error::Io {
+                path: path.into(),
+                source,
+            })
+        })?;
     Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
 }
 

@@ -116,7 +116,7 @@ impl Batching {
     }
 
     /// `(ecosystem, advisories)` of the records kept, sorted by ecosystem.
-    fn ecosystem_counts(&self) -> Vec<(String, u64)> {
+    fn kept_ecosystems(&self) -> Vec<(String, u64)> {
         let mut out: Vec<(String, u64)> = self
             .ecosystem_names
             .iter()
@@ -202,7 +202,7 @@ impl Import for Batching {
             this.writer.unchanged(&this.meta).await?
         } else {
             this.flush().await?;
-            let ecosystems = this.ecosystem_counts();
+            let ecosystems = this.kept_ecosystems();
             let writer = this.writer;
             writer
                 .commit(&this.meta, records, &digest, &ecosystems)

@@ -71,11 +71,10 @@ pub fn open_feed(path: impl AsRef<Path>, format: FeedFormat) -> Feed {
 /// Opens a feed: a directory (walked recursively), a zip archive or one file. Nothing is
 /// read until the iterator is advanced; an unreadable path is the first (fatal) item.
 pub fn open_feed_with(path: impl AsRef<Path>, format: FeedFormat, limits: Limits) -> Feed {
-    let path = path.as_ref().to_path_buf();
     Feed {
         format,
         limits,
-        stack: vec![vec![(path, true)]],
+        walk: walk_feed(path),
         current: None,
         pending: VecDeque::new(),
         parsed: VecDeque::new(),
@@ -89,9 +88,8 @@ pub fn open_feed_with(path: impl AsRef<Path>, format: FeedFormat, limits: Limits
 pub struct Feed {
     format: FeedFormat,
     limits: Limits,
-    /// Directory walk: a stack of sorted entry lists, each reversed so `pop` takes the next.
-    /// The flag says whether the path was named by the caller (then any extension is read).
-    stack: Vec<Vec<(PathBuf, bool)>>,
+    /// The feed's paths; one the caller named is read whatever its extension.
+    walk: FeedWalk,
     current: Option<Source>,
     pending: VecDeque<Result<Document, FeedError>>,
     /// Items of a deferred OSV document parsed by `next`.
@@ -192,9 +190,14 @@ impl Feed {
                 }
                 continue;
             }
-            if let Some(path) = self.next_path() {
-                let items = self.open_path(path);
-                self.pending.extend(items);
+            if let Some(walked) = self.walk.next() {
+                match walked {
+                    Ok(file) => {
+                        let items = self.open_path(file);
+                        self.pending.extend(items);
+                    }
+                    Err((path, e)) => self.pending.push_back(Err(io_err(loc(&path), &e))),
+                }
                 continue;
             }
             if !self.alpine_done {
@@ -243,52 +246,73 @@ fn io_err(location: Location, e: &io::Error) -> FeedError {
     }
 }
 
-impl Feed {
-    fn next_path(&mut self) -> Option<(PathBuf, bool)> {
-        while let Some(top) = self.stack.last_mut() {
-            if let Some(p) = top.pop() {
-                return Some(p);
-            }
-            self.stack.pop();
-        }
-        None
-    }
+/// The paths of a feed in the order the reader takes them: a directory is walked
+/// recursively, entries sorted by name, hidden ones (`.git`) skipped, and symbolic links to
+/// directories followed only when the link is the feed itself (a link to an ancestor would
+/// make the walk endless). Yields every non-directory with its metadata and whether the
+/// caller named it, and an error (then goes on) for a path it cannot read.
+pub struct FeedWalk {
+    /// A stack of sorted entry lists, each reversed so `pop` takes the next; the flag says
+    /// whether the path was named by the caller.
+    stack: Vec<Vec<(PathBuf, bool)>>,
+}
 
-    /// Handles one path from the walk; returns items to yield (possibly none).
-    fn open_path(&mut self, (path, named): (PathBuf, bool)) -> Vec<Result<Document, FeedError>> {
-        let meta = match fs::metadata(&path) {
-            Ok(m) => m,
-            Err(e) => return vec![Err(io_err(loc(&path), &e))],
-        };
-        // Inside a walk, symbolic links to directories are not followed: a link to an
-        // ancestor would make the walk endless.
-        if meta.is_dir()
-            && !named
-            && fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink())
-        {
-            return Vec::new();
-        }
-        if meta.is_dir() {
-            let rd = match fs::read_dir(&path) {
-                Ok(rd) => rd,
-                Err(e) => return vec![Err(io_err(loc(&path), &e))],
+/// Walks a feed path (see [`FeedWalk`]).
+pub fn walk_feed(path: impl AsRef<Path>) -> FeedWalk {
+    FeedWalk {
+        stack: vec![vec![(path.as_ref().to_path_buf(), true)]],
+    }
+}
+
+/// A path the walk could not read, and why.
+pub type WalkError = (PathBuf, io::Error);
+
+impl Iterator for FeedWalk {
+    type Item = Result<(PathBuf, bool, fs::Metadata), WalkError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let top = self.stack.last_mut()?;
+            let Some((path, named)) = top.pop() else {
+                self.stack.pop();
+                continue;
             };
+            let meta = match fs::metadata(&path) {
+                Ok(m) => m,
+                Err(e) => return Some(Err((path, e))),
+            };
+            if !meta.is_dir() {
+                return Some(Ok((path, named, meta)));
+            }
+            if !named && fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+                continue;
+            }
             let mut entries = Vec::new();
-            for entry in rd {
-                match entry {
-                    Ok(e) => {
-                        if !e.file_name().to_string_lossy().starts_with('.') {
-                            entries.push((e.path(), false));
-                        }
+            let listed = fs::read_dir(&path).and_then(|rd| {
+                for entry in rd {
+                    let entry = entry?;
+                    if !entry.file_name().to_string_lossy().starts_with('.') {
+                        entries.push((entry.path(), false));
                     }
-                    Err(e) => return vec![Err(io_err(loc(&path), &e))],
                 }
+                Ok(())
+            });
+            if let Err(e) = listed {
+                return Some(Err((path, e)));
             }
             entries.sort();
             entries.reverse();
             self.stack.push(entries);
-            return Vec::new();
         }
+    }
+}
+
+impl Feed {
+    /// Handles one non-directory path from the walk; returns items to yield (possibly none).
+    fn open_path(
+        &mut self,
+        (path, named, meta): (PathBuf, bool, fs::Metadata),
+    ) -> Vec<Result<Document, FeedError>> {
         if !meta.is_file() {
             // FIFOs, sockets and devices: reading one could block forever.
             if !named {

@@ -51,4 +51,6 @@ pub use model::{
 pub use severity::{Severity, SeveritySource};
 
 #[cfg(feature = "fs")]
-pub use feed::{Document, Feed, FeedItem, Limits, OsvDocument, open_feed, open_feed_with};
+pub use feed::{
+    Document, Feed, FeedItem, FeedWalk, Limits, OsvDocument, open_feed, open_feed_with, walk_feed,
+};

@@ -217,12 +217,23 @@ fn truncated_zip_is_a_fatal_error_naming_the_entry() {
     let zip = tmp.path().join("cut.zip");
     let good = std::fs::read(feeds_dir().join("golang-vulndb/GO-2022-0969.json")).unwrap();
     zip_of(&zip, &[("a.json", &good), ("b.json", &good)]);
+    // Cut ten bytes into the second entry's data.
     let bytes = std::fs::read(&zip).unwrap();
-    std::fs::write(&zip, &bytes[..bytes.len() / 2]).unwrap();
+    let second = 4 + bytes[4..]
+        .windows(4)
+        .position(|w| w == b"PK\x03\x04")
+        .unwrap();
+    let data = second + 30 + "b.json".len();
+    std::fs::write(&zip, &bytes[..data + 10]).unwrap();
     let items: Vec<_> = open_feed(&zip, FeedFormat::Osv).collect();
-    let last = items.last().unwrap().as_ref().unwrap_err();
+    assert_eq!(items.len(), 2);
+    assert!(items[0].is_ok());
+    let last = items[1].as_ref().unwrap_err();
     assert!(last.is_fatal());
-    assert!(last.to_string().contains("cut.zip"), "{last}");
+    assert!(
+        last.to_string().contains("cut.zip, entry b.json: "),
+        "{last}"
+    );
 }
 
 #[test]
