@@ -77,7 +77,7 @@ fi
 as_owner "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; exit 2; }
 as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=50" start >&2 \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=50 -c max_wal_size=128MB -c wal_level=minimal -c max_wal_senders=0" start >&2 \
     || { cat "$dir/server.log" >&2; exit 2; }
 as_owner "$bindir/createdb" -h 127.0.0.1 -p "$port" -U postgres vigil_test
 

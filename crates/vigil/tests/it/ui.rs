@@ -22,10 +22,13 @@ use crate::serve::{Server, token};
 
 const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "unknown"];
 
-/// chromedriver on a free port, killed when dropped.
+/// chromedriver on a free port, killed when dropped. Chromium's profile and scratch
+/// directories go under a temporary directory of its own (TMPDIR), removed with it: a
+/// browser killed with its driver does not clean up after itself.
 struct Driver {
     child: Child,
     port: u16,
+    _tmp: tempfile::TempDir,
 }
 
 impl Driver {
@@ -39,8 +42,10 @@ impl Driver {
             .local_addr()
             .unwrap()
             .port();
+        let tmp = tempfile::tempdir().unwrap();
         let child = Command::new("chromedriver")
             .arg(format!("--port={port}"))
+            .env("TMPDIR", tmp.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -50,7 +55,11 @@ impl Driver {
             assert!(Instant::now() < deadline, "chromedriver did not listen");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Some(Driver { child, port })
+        Some(Driver {
+            child,
+            port,
+            _tmp: tmp,
+        })
     }
 
     async fn browser(&self) -> Client {
