@@ -1,7 +1,8 @@
 //! The backend-independent half of an import: batching, duplicate ids, the digest.
 //! Each backend supplies a [`Writer`] that owns the open transaction.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 
 use sha2::{Digest, Sha256};
 
@@ -19,8 +20,11 @@ const BATCH_BYTES: usize = 8 << 20;
 pub(crate) trait Writer: Send {
     /// Writes records whose ids are new to this import.
     async fn write(&mut self, batch: &[Record]) -> Result<(), Error>;
-    /// Deletes a record of this import (a duplicate id being replaced by a newer copy).
-    async fn delete(&mut self, id: &str) -> Result<(), Error>;
+    /// The record with this id that this import wrote, read back; `None` if it wrote none.
+    async fn stored(&mut self, id: &str) -> Result<Option<Record>, Error>;
+    /// Deletes a record of this import, as [`Writer::stored`] read it back (a duplicate id
+    /// being replaced by a newer copy).
+    async fn delete(&mut self, old: &Record) -> Result<(), Error>;
     /// Writes the source row and its ecosystem counts (advisories per ecosystem, sorted),
     /// then commits.
     async fn commit(
@@ -42,13 +46,66 @@ pub(crate) struct Previous {
     pub records: u64,
 }
 
-/// What the import remembers of each id it kept.
-struct Kept {
-    /// To resolve duplicate ids: the newer `modified` wins.
-    modified: String,
-    /// The record's ecosystems (indexes into `Batching::ecosystem_names`), to count them
-    /// down again if a newer copy replaces it.
-    ecosystems: Box<[u32]>,
+/// A 64-bit hash of a record id. The import keeps only these in memory (8 bytes per id,
+/// so memory hardly grows with the feed): a hash seen before means a possible duplicate,
+/// which the batch and then the database settle by the id itself, so a collision of two
+/// ids costs one lookup and never loses a record.
+fn id_hash(id: &str) -> u64 {
+    // SipHash with fixed keys: the same ids give the same hashes in every run.
+    let mut h = std::hash::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
+}
+
+/// Advisories per ecosystem, counted while importing rather than by a query over the index
+/// rows at commit (which took half a second of the commit of 200,000 records on SQLite).
+#[derive(Default)]
+struct EcosystemCounts {
+    names: Vec<String>,
+    index: HashMap<String, usize>,
+    counts: Vec<u64>,
+}
+
+impl EcosystemCounts {
+    /// Counts a record's distinct ecosystems up (a record kept) or down (a record replaced
+    /// by a newer copy).
+    fn count(&mut self, record: &Record, up: bool) {
+        // Packages are sorted by ecosystem first, so equal ecosystems are adjacent.
+        let mut last: Option<&str> = None;
+        for (ecosystem, _) in &record.packages {
+            if last == Some(ecosystem.as_str()) {
+                continue;
+            }
+            last = Some(ecosystem);
+            let i = match self.index.get(ecosystem) {
+                Some(&i) => i,
+                None => {
+                    self.names.push(ecosystem.clone());
+                    self.counts.push(0);
+                    self.index.insert(ecosystem.clone(), self.counts.len() - 1);
+                    self.counts.len() - 1
+                }
+            };
+            if up {
+                self.counts[i] += 1;
+            } else {
+                self.counts[i] -= 1;
+            }
+        }
+    }
+
+    /// `(ecosystem, advisories)` of the records kept, sorted by ecosystem.
+    fn kept(&self) -> Vec<(String, u64)> {
+        let mut out: Vec<(String, u64)> = self
+            .names
+            .iter()
+            .zip(&self.counts)
+            .filter(|(_, n)| **n > 0)
+            .map(|(e, n)| (e.clone(), *n))
+            .collect();
+        out.sort();
+        out
+    }
 }
 
 pub(crate) struct Batching {
@@ -57,12 +114,13 @@ pub(crate) struct Batching {
     previous: Option<Previous>,
     batch: Vec<Record>,
     batch_bytes: usize,
-    kept: HashMap<String, Kept>,
-    /// Advisories per ecosystem, counted here rather than by a query over the index rows
-    /// at commit (which took half a second of the commit of 200,000 records on SQLite).
-    ecosystem_names: Vec<String>,
-    ecosystem_index: HashMap<String, u32>,
-    ecosystem_counts: Vec<u64>,
+    /// [`id_hash`] of every id kept.
+    id_hashes: HashSet<u64>,
+    /// [`id_hash`], or a test's hash that makes ids collide.
+    id_hash: fn(&str) -> u64,
+    /// Distinct ids kept.
+    kept: u64,
+    ecosystems: EcosystemCounts,
     hasher: Sha256,
     seen: u64,
     duplicates: u64,
@@ -80,52 +138,21 @@ impl Batching {
             previous,
             batch: Vec::with_capacity(BATCH_RECORDS),
             batch_bytes: 0,
-            kept: HashMap::new(),
-            ecosystem_names: Vec::new(),
-            ecosystem_index: HashMap::new(),
-            ecosystem_counts: Vec::new(),
+            id_hashes: HashSet::new(),
+            id_hash,
+            kept: 0,
+            ecosystems: EcosystemCounts::default(),
             hasher: Sha256::new(),
             seen: 0,
             duplicates: 0,
         }
     }
 
-    /// The distinct ecosystems of a record's packages, interned.
-    fn ecosystems_of(&mut self, record: &Record) -> Box<[u32]> {
-        // Packages are sorted by ecosystem first, so equal ecosystems are adjacent.
-        let mut out: Vec<u32> = Vec::new();
-        let mut last: Option<&str> = None;
-        for (ecosystem, _) in &record.packages {
-            if last == Some(ecosystem.as_str()) {
-                continue;
-            }
-            last = Some(ecosystem);
-            let index = match self.ecosystem_index.get(ecosystem) {
-                Some(&i) => i,
-                None => {
-                    let i = self.ecosystem_names.len() as u32;
-                    self.ecosystem_names.push(ecosystem.clone());
-                    self.ecosystem_counts.push(0);
-                    self.ecosystem_index.insert(ecosystem.clone(), i);
-                    i
-                }
-            };
-            out.push(index);
-        }
-        out.into_boxed_slice()
-    }
-
-    /// `(ecosystem, advisories)` of the records kept, sorted by ecosystem.
-    fn kept_ecosystems(&self) -> Vec<(String, u64)> {
-        let mut out: Vec<(String, u64)> = self
-            .ecosystem_names
-            .iter()
-            .zip(&self.ecosystem_counts)
-            .filter(|(_, n)| **n > 0)
-            .map(|(e, n)| (e.clone(), *n))
-            .collect();
-        out.sort();
-        out
+    /// Hashes ids with `f` instead of [`id_hash`], to test colliding ids.
+    #[cfg(test)]
+    pub(crate) fn with_id_hash(mut self, f: fn(&str) -> u64) -> Self {
+        self.id_hash = f;
+        self
     }
 
     async fn flush(&mut self) -> Result<(), Error> {
@@ -144,32 +171,32 @@ impl Import for Batching {
         self.seen += 1;
         self.hasher.update(record.json.as_bytes());
         self.hasher.update(b"\n");
-        if let Some(kept) = self.kept.get(&record.id) {
+        if self.id_hashes.insert((self.id_hash)(&record.id)) {
+            self.kept += 1;
+        } else if let Some(pending) = self.batch.iter().position(|r| r.id == record.id) {
+            // A copy of this id waits in the batch: the newer one stays there.
             self.duplicates += 1;
-            if record.modified <= kept.modified {
+            if record.modified <= self.batch[pending].modified {
                 return Ok(());
             }
-        }
-        let ecosystems = self.ecosystems_of(&record);
-        for &e in &ecosystems {
-            self.ecosystem_counts[e as usize] += 1;
-        }
-        let kept = Kept {
-            modified: record.modified.clone(),
-            ecosystems,
-        };
-        if let Some(older) = self.kept.insert(record.id.clone(), kept) {
-            // A newer copy of a record already added: it replaces the older one.
-            for &e in &older.ecosystems {
-                self.ecosystem_counts[e as usize] -= 1;
-            }
-            if let Some(pending) = self.batch.iter_mut().find(|r| r.id == record.id) {
-                self.batch_bytes = self.batch_bytes - pending.json.len() + record.json.len();
-                *pending = record;
+            let older = std::mem::replace(&mut self.batch[pending], record);
+            self.ecosystems.count(&older, false);
+            self.ecosystems.count(&self.batch[pending], true);
+            self.batch_bytes = self.batch_bytes - older.json.len() + self.batch[pending].json.len();
+            return Ok(());
+        } else if let Some(older) = self.writer.stored(&record.id).await? {
+            // A copy of this id was written: a newer copy replaces it.
+            self.duplicates += 1;
+            if record.modified <= older.modified {
                 return Ok(());
             }
-            self.writer.delete(&record.id).await?;
+            self.ecosystems.count(&older, false);
+            self.writer.delete(&older).await?;
+        } else {
+            // Another id with the same hash.
+            self.kept += 1;
         }
+        self.ecosystems.count(&record, true);
         self.batch_bytes += record.json.len();
         self.batch.push(record);
         if self.batch.len() >= BATCH_RECORDS || self.batch_bytes >= BATCH_BYTES {
@@ -193,7 +220,7 @@ impl Import for Batching {
     async fn commit(self: Box<Self>) -> Result<ImportStats, Error> {
         let mut this = *self;
         let digest = hex::encode(std::mem::take(&mut this.hasher).finalize());
-        let records = this.kept.len() as u64;
+        let records = this.kept;
         let unchanged = this
             .previous
             .as_ref()
@@ -202,7 +229,7 @@ impl Import for Batching {
             this.writer.unchanged(&this.meta).await?
         } else {
             this.flush().await?;
-            let ecosystems = this.kept_ecosystems();
+            let ecosystems = this.ecosystems.kept();
             let writer = this.writer;
             writer
                 .commit(&this.meta, records, &digest, &ecosystems)

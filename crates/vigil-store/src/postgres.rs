@@ -343,7 +343,19 @@ impl Writer for PgWriter {
         Ok(())
     }
 
-    async fn delete(&mut self, id: &str) -> Result<(), Error> {
+    async fn stored(&mut self, id: &str) -> Result<Option<Record>, Error> {
+        let json: Option<String> =
+            sqlx::query_scalar("SELECT json FROM advisories WHERE source = $1 AND id = $2")
+                .bind(&self.source)
+                .bind(id)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(Error::query("read duplicate record"))?;
+        json.map(Record::from_json).transpose()
+    }
+
+    async fn delete(&mut self, old: &Record) -> Result<(), Error> {
+        let id = old.id.as_str();
         for sql in [
             "DELETE FROM affected WHERE source = $1 AND advisory_id = $2",
             "DELETE FROM aliases WHERE source = $1 AND advisory_id = $2",

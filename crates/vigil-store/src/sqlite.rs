@@ -26,6 +26,43 @@ pub(crate) struct SqliteDatabase {
 }
 
 impl SqliteDatabase {
+    /// Opens an import: one write transaction, which first deletes the source's records.
+    pub(crate) async fn batching(&self, source: SourceMeta) -> Result<Batching, Error> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(Error::query("begin import"))?;
+        // The first statement writes, so the transaction holds the write lock from here on.
+        for sql in [
+            "DELETE FROM affected WHERE source = ?1",
+            "DELETE FROM aliases WHERE source = ?1",
+            "DELETE FROM advisories WHERE source = ?1",
+            "DELETE FROM source_ecosystems WHERE source = ?1",
+        ] {
+            sqlx::query(sql)
+                .bind(&source.name)
+                .execute(&mut *tx)
+                .await
+                .map_err(Error::query("delete previous records"))?;
+        }
+        let previous = sqlx::query("SELECT digest, records FROM sources WHERE name = ?1")
+            .bind(&source.name)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(Error::query("read source"))?
+            .map(|r| Previous {
+                digest: r.get(0),
+                records: r.get::<i64, _>(1) as u64,
+            });
+        let writer = SqliteWriter {
+            tx,
+            pool: self.pool.clone(),
+            source: source.name.clone(),
+        };
+        Ok(Batching::new(Box::new(writer), source, previous))
+    }
+
     pub(crate) async fn open(path: &Path) -> Result<Self, Error> {
         let open_err = |problem: String| Error::Open {
             location: path.display().to_string(),
@@ -137,39 +174,7 @@ impl Database for SqliteDatabase {
     }
 
     async fn begin_import(&self, source: SourceMeta) -> Result<Box<dyn Import>, Error> {
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(Error::query("begin import"))?;
-        // The first statement writes, so the transaction holds the write lock from here on.
-        for sql in [
-            "DELETE FROM affected WHERE source = ?1",
-            "DELETE FROM aliases WHERE source = ?1",
-            "DELETE FROM advisories WHERE source = ?1",
-            "DELETE FROM source_ecosystems WHERE source = ?1",
-        ] {
-            sqlx::query(sql)
-                .bind(&source.name)
-                .execute(&mut *tx)
-                .await
-                .map_err(Error::query("delete previous records"))?;
-        }
-        let previous = sqlx::query("SELECT digest, records FROM sources WHERE name = ?1")
-            .bind(&source.name)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(Error::query("read source"))?
-            .map(|r| Previous {
-                digest: r.get(0),
-                records: r.get::<i64, _>(1) as u64,
-            });
-        let writer = SqliteWriter {
-            tx,
-            pool: self.pool.clone(),
-            source: source.name.clone(),
-        };
-        Ok(Box::new(Batching::new(Box::new(writer), source, previous)))
+        Ok(Box::new(self.batching(source).await?))
     }
 
     async fn advisories_for(
@@ -390,26 +395,29 @@ impl Writer for SqliteWriter {
         Ok(())
     }
 
-    async fn delete(&mut self, id: &str) -> Result<(), Error> {
-        // The index tables are keyed for lookups, not by advisory: delete the stored
-        // record's exact index rows, read back from its JSON.
-        let row =
-            sqlx::query("SELECT source, id, json FROM advisories WHERE source = ?1 AND id = ?2")
-                .bind(&self.source)
-                .bind(id)
-                .fetch_optional(&mut *self.tx)
-                .await
-                .map_err(Error::query("read duplicate record"))?;
-        let Some(row) = row else { return Ok(()) };
+    async fn stored(&mut self, id: &str) -> Result<Option<Record>, Error> {
+        let row = sqlx::query("SELECT json FROM advisories WHERE source = ?1 AND id = ?2")
+            .bind(&self.source)
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(Error::query("read duplicate record"))?;
+        let Some(row) = row else { return Ok(None) };
         let bytes: &[u8] = row
-            .try_get_unchecked(2)
+            .try_get_unchecked(0)
             .map_err(Error::query("read duplicate record"))?;
         let json = crate::record::unpack(bytes).map_err(|problem| Error::Corrupt {
             source_name: self.source.clone(),
             id: id.to_owned(),
             problem,
         })?;
-        let old = Record::from_json(json.into_owned())?;
+        Record::from_json(json.into_owned()).map(Some)
+    }
+
+    async fn delete(&mut self, old: &Record) -> Result<(), Error> {
+        // The index tables are keyed for lookups, not by advisory: delete the stored
+        // record's exact index rows, as read back from its JSON.
+        let id = old.id.as_str();
         for (ecosystem, name) in &old.packages {
             sqlx::query(
                 "DELETE FROM affected WHERE ecosystem = ?1 AND name = ?2 AND source = ?3 \
@@ -513,5 +521,63 @@ impl Writer for SqliteWriter {
         .await
         .map_err(Error::query("write source"))?;
         Self::ecosystems(&mut conn, &meta.name).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Database, Import};
+
+    fn record(id: &str, modified: &str, package: &str) -> Record {
+        let json = serde_json::json!({
+            "id": id,
+            "modified": modified,
+            "affected": [{"package": {"ecosystem": "PyPI", "name": package}}],
+        });
+        Record::from_json(json.to_string()).unwrap().pack()
+    }
+
+    /// Every id hashed alike: the import must still tell them apart (by the batch, then by
+    /// the records it wrote) and keep the newer copy of each duplicate.
+    #[test]
+    fn ids_with_one_hash_are_told_apart() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let db = SqliteDatabase::open(&dir.path().join("vigil.db"))
+                .await
+                .unwrap();
+            let meta = SourceMeta {
+                name: "collide".into(),
+                format: "osv".into(),
+                location: "test".into(),
+                feed_digest: None,
+            };
+            let mut import = db.batching(meta).await.unwrap().with_id_hash(|_| 7);
+            let old = "2024-01-01T00:00:00Z";
+            let new = "2025-01-01T00:00:00Z";
+            for i in 0..600 {
+                let id = format!("ID-{i:04}");
+                import.add(record(&id, old, "first")).await.unwrap();
+            }
+            // ID-0000 was written with the first batch; ID-0599 waits in the second.
+            import.add(record("ID-0000", new, "second")).await.unwrap();
+            import.add(record("ID-0599", new, "second")).await.unwrap();
+            import.add(record("ID-0001", old, "second")).await.unwrap();
+            let stats = Box::new(import).commit().await.unwrap();
+            assert_eq!((stats.records, stats.duplicates), (600, 3));
+            assert_eq!(stats.ecosystems, [("PyPI".to_owned(), 600)]);
+
+            let key = |name: &str| [("PyPI".to_owned(), name.to_owned())];
+            let second = db.advisories_for(&key("second")).await.unwrap();
+            let mut ids: Vec<&str> = second.iter().map(|a| a.advisory.id.as_str()).collect();
+            ids.sort_unstable();
+            assert_eq!(ids, ["ID-0000", "ID-0599"]);
+            assert_eq!(db.advisories_for(&key("first")).await.unwrap().len(), 598);
+        });
     }
 }
