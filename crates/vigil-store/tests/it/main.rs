@@ -24,6 +24,7 @@ pub(crate) fn on_both_backends(test: &str, story: impl AsyncFn(Box<dyn Database>
         if let Some(loc) = fresh_postgres(test).await {
             let db = open(&loc).await.unwrap();
             story(db).await;
+            drop_postgres(&loc).await;
         }
     });
 }
@@ -61,4 +62,24 @@ pub(crate) async fn fresh_postgres(test: &str) -> Option<Location> {
         .unwrap();
     let (base, _) = url.rsplit_once('/').unwrap();
     Some(Location::Postgres(format!("{base}/{name}")))
+}
+
+/// Drops a database that [`fresh_postgres`] made (after a passing test: a failing one keeps
+/// its database to look at), so that a test run does not keep a hundred of them on disk.
+/// `FORCE` ends connections that a dropped pool has not closed yet.
+pub(crate) async fn drop_postgres(location: &Location) {
+    let (Location::Postgres(db_url), Ok(url)) =
+        (location, std::env::var("VIGIL_TEST_DATABASE_URL"))
+    else {
+        return;
+    };
+    use sqlx::Connection;
+    let (_, name) = db_url.rsplit_once('/').unwrap();
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .execute(&mut conn)
+    .await
+    .unwrap();
 }

@@ -459,6 +459,8 @@ proptest! {
             for location in locations {
                 let db = vigil_store::open(&location).await.unwrap();
                 check_edits(&*db, edits.clone()).await?;
+                db.close().await;
+                crate::drop_postgres(&location).await;
             }
             Ok::<(), TestCaseError>(())
         })?;

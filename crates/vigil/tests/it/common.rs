@@ -104,6 +104,26 @@ impl Vigil {
     }
 }
 
+/// Drops a database that a test made on the PostgreSQL test server (its URL), so that a
+/// whole test run does not keep a hundred of them on the disk. Best effort: called from
+/// `Drop`, it never panics; `FORCE` ends connections still open (a server being stopped).
+pub fn drop_test_database(db_url: &str) {
+    let (Ok(admin), Some((_, name))) = (
+        std::env::var("VIGIL_TEST_DATABASE_URL"),
+        db_url.rsplit_once('/'),
+    ) else {
+        return;
+    };
+    let _ = Command::new("psql")
+        .arg(admin)
+        .args([
+            "-q",
+            "-c",
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        ])
+        .output();
+}
+
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }

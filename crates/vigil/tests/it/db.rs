@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Instant;
 
+use crate::common::drop_test_database;
 use serde_json::Value;
 
 fn feeds() -> PathBuf {
@@ -24,6 +25,14 @@ fn feeds() -> PathBuf {
 struct Env {
     home: tempfile::TempDir,
     database_url: Option<String>,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if let Some(url) = &self.database_url {
+            drop_test_database(url);
+        }
+    }
 }
 
 impl Env {

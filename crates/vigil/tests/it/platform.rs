@@ -18,6 +18,17 @@ pub struct Env {
     pub backend: &'static str,
     /// Set when the commands go to a `vigil serve` (issue 9) instead of a local store.
     pub remote: Option<Remote>,
+    /// The PostgreSQL database this environment made for itself, dropped with it.
+    owned_database: Option<OwnedDatabase>,
+}
+
+/// Drops its database (a URL) when dropped.
+struct OwnedDatabase(String);
+
+impl Drop for OwnedDatabase {
+    fn drop(&mut self) {
+        drop_test_database(&self.0);
+    }
 }
 
 /// A store behind a running `vigil serve`, and the admin token (named `alice`) the CLI sends.
@@ -35,7 +46,14 @@ impl Env {
             url,
             backend,
             remote: None,
+            owned_database: None,
         }
+    }
+
+    /// This environment's PostgreSQL database is its own: it is dropped with it.
+    fn owning_database(mut self) -> Env {
+        self.owned_database = self.url.clone().map(OwnedDatabase);
+        self
     }
 
     pub fn cmd(&self) -> Command {
@@ -75,6 +93,7 @@ impl Env {
                 token,
                 _store: Box::new(self),
             }),
+            owned_database: None,
         }
     }
 
@@ -186,11 +205,9 @@ pub fn fresh(test: &str) -> Vec<Env> {
     if let Some(url) = postgres_url() {
         let name = unique(test);
         psql(&url, &format!("CREATE DATABASE {name}"));
-        out.push(Env::local(
-            Vigil::new(),
-            Some(with_db(&url, &name)),
-            "postgres",
-        ));
+        out.push(
+            Env::local(Vigil::new(), Some(with_db(&url, &name)), "postgres").owning_database(),
+        );
     }
     out
 }
@@ -331,11 +348,7 @@ impl Prepared {
         let (url, template) = self.postgres.as_ref()?;
         let name = unique(test);
         psql(url, &format!("CREATE DATABASE {name} TEMPLATE {template}"));
-        Some(Env::local(
-            Vigil::new(),
-            Some(with_db(url, &name)),
-            "postgres",
-        ))
+        Some(Env::local(Vigil::new(), Some(with_db(url, &name)), "postgres").owning_database())
     }
 }
 
