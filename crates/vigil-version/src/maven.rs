@@ -16,6 +16,8 @@
 //!   sorts before a number: `1.0` < `1.0-1` < `1.0.1`.
 //! - `1` = `1.0` = `1.0.0` = `1-0` = `1.ga`; numbers of any length (`20190126.230843`,
 //!   MNG-6572) compare by value.
+//! - Past the end of the shorter version, a list counts with all its items, not only its
+//!   first (Maven 3.9, MNG-6964): `1-0.1` > `1`, and `11ga.4` > `11` > `11ga.rc`.
 //! - Everything is a version to Maven; only the empty string (and whitespace) is refused here.
 //!   Versions that start with a qualifier or with a zero that normalisation trims are ordered
 //!   as Maven does, but Maven's order is not transitive there (`ga` > `ga-alpha` >
@@ -86,10 +88,14 @@ impl Item {
                 }
             }
             (Item::Str(s), None) => qualifier_rank(s).cmp(&(RELEASE_INDEX, "")),
-            (Item::List(l), None) => match l.first() {
-                None => Ordering::Equal,
-                Some(first) => first.cmp_opt(None),
-            },
+            // Every item against null, not only the first (Maven 3.9, MNG-6964): `11ga.4` is
+            // `[11, [ga, 4]]`, above `11` by its `4`; comparing only the `ga` made it equal to
+            // `11`, and so was `11ga.1`, which is below it (not transitive).
+            (Item::List(l), None) => l
+                .iter()
+                .map(|i| i.cmp_opt(None))
+                .find(|o| o.is_ne())
+                .unwrap_or(Ordering::Equal),
             (Item::Int(a), Some(Item::Int(b))) => cmp_digits(a.as_bytes(), b.as_bytes()),
             (Item::Int(_), Some(_)) => Ordering::Greater,
             (Item::Str(_), Some(Item::Int(_) | Item::List(_))) => Ordering::Less,
@@ -245,5 +251,19 @@ mod tests {
         assert_eq!(c("1a1", "1-alpha-1"), Ordering::Equal);
         assert_eq!(c("2.0.1-xyz", "2.0.1-123"), Ordering::Less);
         assert_eq!(c("1", "1.0.0-0.0.0"), Ordering::Equal);
+    }
+
+    /// A list against the end of a shorter version: every item counts (MNG-6964), so equal
+    /// to a version is transitive. Found by the property test: `11ga.4` = `11` = `11ga.1`.
+    #[test]
+    fn a_list_past_the_end_counts_all_its_items() {
+        let c = |a: &str, b: &str| Scheme::Maven.compare(a, b).unwrap();
+        assert_eq!(c("11ga.4", "11"), Ordering::Greater);
+        assert_eq!(c("11ga.1", "11"), Ordering::Greater);
+        assert_eq!(c("11ga.4", "11ga.1"), Ordering::Greater);
+        assert_eq!(c("1-0.1", "1"), Ordering::Greater);
+        assert_eq!(c("1-ga.0", "1"), Ordering::Equal);
+        assert_eq!(c("1-sp.1", "1"), Ordering::Greater);
+        assert_eq!(c("1-rc.1", "1"), Ordering::Less);
     }
 }
