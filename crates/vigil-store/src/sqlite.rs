@@ -529,13 +529,16 @@ mod tests {
     use super::*;
     use crate::{Database, Import};
 
-    fn record(id: &str, modified: &str, package: &str) -> Record {
-        let json = serde_json::json!({
-            "id": id,
-            "modified": modified,
-            "affected": [{"package": {"ecosystem": "PyPI", "name": package}}],
-        });
-        Record::from_json(json.to_string()).unwrap().pack()
+    /// The first advisory of the real GitHub advisories fixture, under another id and
+    /// `modified`, with every affected package renamed to `package`.
+    fn record(base: &crate::Advisory, id: &str, modified: &str, package: &str) -> Record {
+        let mut a = base.clone();
+        a.id = id.into();
+        a.modified = Some(modified.into());
+        for affected in &mut a.affected {
+            affected.package.name = package.into();
+        }
+        Record::new(&a).unwrap().pack()
     }
 
     /// Every id hashed alike: the import must still tell them apart (by the batch, then by
@@ -557,22 +560,41 @@ mod tests {
                 location: "test".into(),
                 feed_digest: None,
             };
+            let feed = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../shared/fixtures/feeds/github-advisory-database"
+            );
+            let base = vigil_vulndb::open_feed(feed, vigil_vulndb::FeedFormat::Osv)
+                .next()
+                .expect("the fixture holds advisories")
+                .unwrap()
+                .advisory;
+            let ecosystem = base.affected[0].package.ecosystem.clone();
+            assert!(
+                base.affected
+                    .iter()
+                    .all(|a| a.package.ecosystem == ecosystem)
+            );
             let mut import = db.batching(meta).await.unwrap().with_id_hash(|_| 7);
             let old = "2024-01-01T00:00:00Z";
             let new = "2025-01-01T00:00:00Z";
+            let add =
+                |id: &str, modified: &str, package: &str| record(&base, id, modified, package);
             for i in 0..600 {
-                let id = format!("ID-{i:04}");
-                import.add(record(&id, old, "first")).await.unwrap();
+                import
+                    .add(add(&format!("ID-{i:04}"), old, "first"))
+                    .await
+                    .unwrap();
             }
             // ID-0000 was written with the first batch; ID-0599 waits in the second.
-            import.add(record("ID-0000", new, "second")).await.unwrap();
-            import.add(record("ID-0599", new, "second")).await.unwrap();
-            import.add(record("ID-0001", old, "second")).await.unwrap();
+            import.add(add("ID-0000", new, "second")).await.unwrap();
+            import.add(add("ID-0599", new, "second")).await.unwrap();
+            import.add(add("ID-0001", old, "second")).await.unwrap();
             let stats = Box::new(import).commit().await.unwrap();
             assert_eq!((stats.records, stats.duplicates), (600, 3));
-            assert_eq!(stats.ecosystems, [("PyPI".to_owned(), 600)]);
+            assert_eq!(stats.ecosystems, [(ecosystem.clone(), 600)]);
 
-            let key = |name: &str| [("PyPI".to_owned(), name.to_owned())];
+            let key = |name: &str| [(ecosystem.clone(), name.to_owned())];
             let second = db.advisories_for(&key("second")).await.unwrap();
             let mut ids: Vec<&str> = second.iter().map(|a| a.advisory.id.as_str()).collect();
             ids.sort_unstable();

@@ -243,9 +243,12 @@ pub(crate) fn parse(s: &str) -> Result<Parsed, ParseError> {
 mod tests {
     use super::*;
 
+    fn c(a: &str, b: &str) -> Ordering {
+        Scheme::Maven.compare(a, b).unwrap()
+    }
+
     #[test]
     fn qualifiers() {
-        let c = |a: &str, b: &str| Scheme::Maven.compare(a, b).unwrap();
         assert_eq!(c("1.0-SNAPSHOT", "1.0"), Ordering::Less);
         assert_eq!(c("1.0", "1.0-sp"), Ordering::Less);
         assert_eq!(c("1a1", "1-alpha-1"), Ordering::Equal);
@@ -257,7 +260,6 @@ mod tests {
     /// to a version is transitive. Found by the property test: `11ga.4` = `11` = `11ga.1`.
     #[test]
     fn a_list_past_the_end_counts_all_its_items() {
-        let c = |a: &str, b: &str| Scheme::Maven.compare(a, b).unwrap();
         assert_eq!(c("11ga.4", "11"), Ordering::Greater);
         assert_eq!(c("11ga.1", "11"), Ordering::Greater);
         assert_eq!(c("11ga.4", "11ga.1"), Ordering::Greater);
